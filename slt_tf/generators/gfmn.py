@@ -1,0 +1,58 @@
+"""GFMN ResNet generator (Santos et al. 2019; the paper's main model).
+
+z -> 4x4 transposed conv -> nb = log2(res) - 2 residual up-blocks -> BN, ReLU,
+conv3x3 to RGB, tanh. Block widths for ngf=64: [1024, 512, 256, 128, 64] at 64x64,
+[512, 256, 128, 64] at 32x32. Each block: BN, ReLU, nearest x2, conv3x3, BN, ReLU,
+conv3x3, plus a 1x1 conv skip followed by the same upsampling.
+"""
+
+import math
+
+import keras
+
+from slt_tf.generators import common
+
+RESOLUTIONS = (32, 64)
+
+
+def build(resolution: int = 64, ngf: int = 64, nz: int = 100,
+          options: common.TicketOptions = common.TicketOptions(),
+          name: str = "gfmn_generator") -> keras.Model:
+  """Builds the GFMN ResNet generator from masked layers.
+
+  Args:
+    resolution: 32 or 64.
+    ngf: base width; the first stage has ngf * 2^(nb) channels.
+    nz: latent size.
+    options: ticket options shared by every layer.
+    name: model name.
+
+  Returns:
+    A Keras model mapping z (B, nz) to images (B, res, res, 3) in [-1, 1].
+  """
+  resolution = common.check_resolution("gfmn", resolution, RESOLUTIONS)
+  nb = int(math.log2(resolution)) - 2
+  widths = [ngf * 2**(nb - i) for i in range(nb + 1)]
+  make = common.LayerFactory(options)
+
+  z = keras.Input((nz,), name="z")
+  x = keras.layers.Reshape((1, 1, nz))(z)
+  x = make.conv_transpose(widths[0], 4, padding="valid", name="stem",
+                          whole=options.first_dense)(x)
+  for i in range(nb):
+    c_in, c_out = widths[i], widths[i + 1]
+    h = common.batch_norm(f"block{i}_bn1")(x)
+    h = keras.layers.ReLU()(h)
+    h = common.upsample()(h)
+    h = make.conv(c_out, 3, name=f"block{i}_conv1")(h)
+    h = common.batch_norm(f"block{i}_bn2")(h)
+    h = keras.layers.ReLU()(h)
+    h = make.conv(c_out, 3, name=f"block{i}_conv2")(h)
+    skip = make.conv(c_out, 1, name=f"block{i}_skip")(x)
+    skip = common.upsample()(skip)
+    x = keras.layers.Add()([h, skip])
+  x = common.batch_norm("out_bn")(x)
+  x = keras.layers.ReLU()(x)
+  x = make.conv(3, 3, name="to_rgb", whole=options.last_dense,
+                activation="tanh")(x)
+  return keras.Model(z, x, name=name)
