@@ -30,11 +30,12 @@ _WARMUP = flags.DEFINE_integer("warmup", 3, "Untimed steps per variant.")
 _KEEP = flags.DEFINE_float("keep_ratio", 0.1, "Fraction of weights kept.")
 _METHOD = flags.DEFINE_enum("method", "auto",
                             ["auto", "nth_element", "bisection"],
-                            "Mask selection algorithm (auto: NthElement).")
+                            "Mask selection algorithm of the ticket layers.")
 
 
-def build_stack(mode: str, width: int, nz: int, keep_ratio: float) -> keras.Model:
-  common = dict(mode=mode, keep_ratio=keep_ratio)
+def build_stack(mode: str, width: int, nz: int, keep_ratio: float,
+                selection: str = "auto") -> keras.Model:
+  common = dict(mode=mode, keep_ratio=keep_ratio, selection=selection)
   z = keras.Input((nz,))
   x = masked.MaskedDense(4 * 4 * width, seed=0, **common)(z)
   x = keras.layers.Reshape((4, 4, width))(x)
@@ -63,7 +64,8 @@ def _median_seconds(fn, repeats):
 def main(argv):
   del argv
   keras.utils.set_random_seed(0)
-  ticket = build_stack("ticket", _WIDTH.value, _NZ.value, _KEEP.value)
+  ticket = build_stack("ticket", _WIDTH.value, _NZ.value, _KEEP.value,
+                       _METHOD.value)
   dense = build_stack("dense", _WIDTH.value, _NZ.value, _KEEP.value)
   z = tf.random.normal([_BATCH.value, _NZ.value])
 
@@ -80,13 +82,10 @@ def main(argv):
     return lambda: tf.nest.map_structure(lambda t: t.numpy(), step())
 
   mask_layers = masked.masked_layers(ticket)
-  from slt_tf import masking  # pylint: disable=g-import-not-at-top
 
   @tf.function
   def masks_only():
-    return [tf.reduce_sum(masking.topk_mask(l.scores, l.keep_ratio,
-                                            _METHOD.value))
-            for l in mask_layers]
+    return [tf.reduce_sum(l.mask()) for l in mask_layers]
 
   variants = {"ticket": step_fn(ticket), "dense": step_fn(dense),
               "masks_only": lambda: [t.numpy() for t in masks_only()]}

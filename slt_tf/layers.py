@@ -16,6 +16,8 @@ ticket arguments:
 * ``mask_bias``: biases get their own scores and mask at the same keep ratio.
 * ``seed``: integer; the kernel, bias and score tensors are drawn statelessly from
   ``(seed, stream)``, so the layer's random weights are a function of its config.
+* ``selection``: the top-k algorithm, ``slt_tf.masking.SELECTION_METHODS``
+  (``"auto"``: the fastest exact one for the tensor and context).
 * ``spectral_norm``: divide the effective kernel ``W * M`` by its largest singular
   value, estimated by power iteration (BigGAN, SNGAN's discriminator). The
   iteration vector is a non-trainable variable updated in training calls.
@@ -63,7 +65,8 @@ class MaskedLayer(keras.layers.Layer):
                score_init: str = "uniform_0.1", use_bias: bool = True,
                mask_bias: bool = True, activation=None,
                seed: Optional[int] = None, spectral_norm: bool = False,
-               power_iterations: int = 1, **kwargs):
+               power_iterations: int = 1, selection: str = "auto",
+               **kwargs):
     super().__init__(**kwargs)
     self.keep_ratio = masking.validate_keep_ratio(keep_ratio)
     self.mode = initializers.check_name(mode, MODES, "mode")
@@ -78,6 +81,8 @@ class MaskedLayer(keras.layers.Layer):
     self.activation = keras.activations.get(activation)
     self.seed = initializers.new_seed() if seed is None else int(seed)
     self.spectral_norm = bool(spectral_norm)
+    self.selection = initializers.check_name(
+        selection, masking.SELECTION_METHODS, "selection")
     self.power_iterations = int(power_iterations)
     if self.power_iterations < 1:
       raise ValueError(
@@ -133,9 +138,9 @@ class MaskedLayer(keras.layers.Layer):
 
   def _mask_of(self, scores) -> tf.Tensor:
     if self.mask_scope == "layer":
-      return masking.topk_mask(scores, self.keep_ratio)
+      return masking.topk_mask(scores, self.keep_ratio, self.selection)
     threshold = tf.convert_to_tensor(self.score_threshold)
-    own = lambda: masking.topk_mask(scores, self.keep_ratio)
+    own = lambda: masking.topk_mask(scores, self.keep_ratio, self.selection)
     shared = lambda: masking.threshold_mask(scores, threshold)
     return tf.cond(threshold >= 0.0, shared, own)
 
@@ -218,7 +223,7 @@ class MaskedLayer(keras.layers.Layer):
         "mask_bias": self.mask_bias,
         "activation": keras.activations.serialize(self.activation),
         "seed": self.seed, "spectral_norm": self.spectral_norm,
-        "power_iterations": self.power_iterations,
+        "power_iterations": self.power_iterations, "selection": self.selection,
     })
     return config
 

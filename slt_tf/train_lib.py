@@ -54,10 +54,13 @@ def run(config: TrainConfig, flags_text: str = "") -> dict:
                f"{counts['kernels']:,}", f"{counts['biases']:,}", config.mode,
                config.keep_ratio, len(kept))
   inputs = fixed_latents(config)
-  samples = generator(inputs if len(inputs) > 1 else inputs[0], training=False)
+  # Batch statistics: an untrained ticket has no estimated moving statistics,
+  # and with their initial (0, 1) the output collapses to one flat image.
+  samples = generator(inputs if len(inputs) > 1 else inputs[0], training=True)
   grid_path = os.path.join(config.workdir, "samples", "init.png")
   images.write_png(grid_path, images.make_grid(samples.numpy()))
-  logging.info("wrote the untrained ticket's samples to %s", grid_path)
+  logging.info("wrote the untrained ticket's samples (batch-norm batch "
+               "statistics) to %s", grid_path)
   logging.warning("the moment-matching search is not implemented yet (issue "
                   "#4): this run built the ticket and wrote its initial "
                   "samples only")

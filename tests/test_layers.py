@@ -277,6 +277,7 @@ class BadArgumentTest(parameterized.TestCase):
       layers.MaskedConv2D(4, 3, keep_ratio=value)
 
   @parameterized.parameters(("mode", "sparse"), ("mask_scope", "model"),
+                            ("selection", "sort"),
                             ("weight_init", "xavier"),
                             ("score_init", "normal"), ("padding", "full"))
   def testBadChoice_RaisesNamingArgument(self, arg, value):
