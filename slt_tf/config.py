@@ -1,68 +1,65 @@
-"""The configuration of a run: one dataclass, built from flags by the entry points."""
+"""The configuration of a run: one dataclass, built from flags by the entry points.
+
+Every validation error message starts with the name of the offending field,
+which is also its flag name, so that entry points can report ``--name ...``.
+"""
 
 import dataclasses
 import json
 from typing import Optional
 
 from slt_tf import generators
-from slt_tf import initializers
-from slt_tf import layers
-from slt_tf import masking
+from slt_tf.generators import TicketOptions
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-  """Everything that defines a search run.
+  """Everything that defines a search run; validated at construction.
 
-  Validation happens at construction, with errors that name the flag.
+  Attributes:
+    workdir: directory of checkpoints, summaries, samples and effective flags.
+    arch: generator architecture, one of ``generators.ARCHS``.
+    resolution: image size.
+    width: base width (None: the paper's).
+    nz: latent size (None: the architecture's).
+    num_classes: BigGAN only; 0 is unconditional.
+    num_samples: images in the fixed-z sample grid.
+    ticket: how the masked layers are made, including the run's seed.
   """
   workdir: str
   arch: str = "gfmn"
   resolution: int = 32
   width: Optional[int] = None
   nz: Optional[int] = None
-  keep_ratio: float = 0.1
-  mode: str = "ticket"
-  mask_scope: str = "layer"
-  weight_init: str = "signed_kaiming_constant"
-  score_init: str = "uniform_0.1"
-  mask_bias: bool = True
-  first_dense: bool = False
-  last_dense: bool = False
   num_classes: int = 0
-  seed: int = 0
   num_samples: int = 64
+  ticket: TicketOptions = TicketOptions()
 
   def __post_init__(self):
     if not self.workdir:
-      raise ValueError("--workdir is required (a directory for checkpoints, "
+      raise ValueError("workdir is required (a directory for checkpoints, "
                        "summaries and samples)")
     if self.arch not in generators.ARCHS:
-      raise ValueError(f"--arch must be one of {generators.ARCHS}, got "
+      raise ValueError(f"arch must be one of {generators.ARCHS}, got "
                        f"{self.arch!r}")
     supported = generators.resolutions(self.arch)
     if self.resolution not in supported:
-      raise ValueError(f"--resolution must be one of {supported} for "
-                       f"--arch={self.arch}, got {self.resolution}")
-    masking.validate_keep_ratio(self.keep_ratio, "--keep_ratio")
-    initializers.check_name(self.mode, ("ticket", "dense"), "--mode")
-    initializers.check_name(self.mask_scope, layers.MASK_SCOPES, "--mask_scope")
-    initializers.check_name(self.weight_init, initializers.WEIGHT_INITS,
-                            "--weight_init")
-    initializers.check_name(self.score_init, initializers.SCORE_INITS,
-                            "--score_init")
+      raise ValueError(f"resolution must be one of {supported} for "
+                       f"arch {self.arch!r}, got {self.resolution}")
     for name in ("width", "nz"):
       value = getattr(self, name)
       if value is not None and value < 1:
-        raise ValueError(f"--{name} must be a positive integer, got {value}")
-    if self.num_classes and self.arch != "biggan":
-      raise ValueError("--num_classes is only supported with --arch=biggan")
+        raise ValueError(f"{name} must be a positive integer, got {value}")
     if self.num_classes < 0:
-      raise ValueError(f"--num_classes must be >= 0, got {self.num_classes}")
-    if self.seed < 0:
-      raise ValueError(f"--seed must be >= 0, got {self.seed}")
+      raise ValueError(f"num_classes must be >= 0, got {self.num_classes}")
+    if self.num_classes and self.arch != "biggan":
+      raise ValueError("num_classes is only supported with arch 'biggan'")
     if self.num_samples < 1:
-      raise ValueError(f"--num_samples must be >= 1, got {self.num_samples}")
+      raise ValueError(f"num_samples must be >= 1, got {self.num_samples}")
+
+  @property
+  def seed(self) -> int:
+    return self.ticket.seed
 
   @property
   def latent_size(self) -> int:
@@ -70,12 +67,8 @@ class TrainConfig:
 
   def generator_kwargs(self) -> dict:
     """Arguments of ``slt_tf.generators.build`` for this run."""
-    kwargs = dict(
-        resolution=self.resolution, keep_ratio=self.keep_ratio,
-        width=self.width, nz=self.latent_size, mode=self.mode, seed=self.seed,
-        mask_scope=self.mask_scope, weight_init=self.weight_init,
-        score_init=self.score_init, mask_bias=self.mask_bias,
-        first_dense=self.first_dense, last_dense=self.last_dense)
+    kwargs = dict(resolution=self.resolution, width=self.width,
+                  nz=self.latent_size, **dataclasses.asdict(self.ticket))
     if self.num_classes:
       kwargs["num_classes"] = self.num_classes
     return kwargs

@@ -15,6 +15,7 @@ from slt_tf import initializers
 from slt_tf import layers
 from slt_tf import train_lib
 from slt_tf.config import TrainConfig
+from slt_tf.generators import TicketOptions
 
 _WORKDIR = flags.DEFINE_string(
     "workdir", None, "Directory for checkpoints, summaries, samples and the "
@@ -56,14 +57,17 @@ _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 64,
 
 
 def config_from_flags() -> TrainConfig:
+  """The run's configuration; raises ValueError starting with the flag's name."""
+  ticket = TicketOptions(
+      keep_ratio=_KEEP_RATIO.value, mode=_MODE.value,
+      mask_scope=_MASK_SCOPE.value, weight_init=_WEIGHT_INIT.value,
+      score_init=_SCORE_INIT.value, mask_bias=_MASK_BIAS.value,
+      first_dense=_FIRST_DENSE.value, last_dense=_LAST_DENSE.value,
+      seed=_SEED.value)
   return TrainConfig(
       workdir=_WORKDIR.value, arch=_ARCH.value, resolution=_RESOLUTION.value,
-      width=_WIDTH.value, nz=_NZ.value, keep_ratio=_KEEP_RATIO.value,
-      mode=_MODE.value, mask_scope=_MASK_SCOPE.value,
-      weight_init=_WEIGHT_INIT.value, score_init=_SCORE_INIT.value,
-      mask_bias=_MASK_BIAS.value, first_dense=_FIRST_DENSE.value,
-      last_dense=_LAST_DENSE.value, num_classes=_NUM_CLASSES.value,
-      seed=_SEED.value, num_samples=_NUM_SAMPLES.value)
+      width=_WIDTH.value, nz=_NZ.value, num_classes=_NUM_CLASSES.value,
+      num_samples=_NUM_SAMPLES.value, ticket=ticket)
 
 
 def main(argv):
@@ -73,7 +77,7 @@ def main(argv):
   try:
     config = config_from_flags()
   except ValueError as e:
-    sys.exit(f"error: {e}")
+    sys.exit(f"error: --{e}")
   train_lib.run(config, flags.FLAGS.flags_into_string())
 
 

@@ -51,8 +51,8 @@ def run(config: TrainConfig, flags_text: str = "") -> dict:
   logging.info("generator %s %dpx: %s prunable parameters (%s kernels, %s "
                "biases), mode=%s keep_ratio=%g, %d masked layers",
                config.arch, config.resolution, f"{counts['total']:,}",
-               f"{counts['kernels']:,}", f"{counts['biases']:,}", config.mode,
-               config.keep_ratio, len(kept))
+               f"{counts['kernels']:,}", f"{counts['biases']:,}",
+               config.ticket.mode, config.ticket.keep_ratio, len(kept))
   inputs = fixed_latents(config)
   # Batch statistics: an untrained ticket has no estimated moving statistics,
   # and with their initial (0, 1) the output collapses to one flat image.

@@ -28,7 +28,8 @@ class TrainEntryPointTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(result.returncode, 0, result.stderr)
     config = json.load(open(os.path.join(workdir, "config.json")))
     self.assertEqual((config["arch"], config["resolution"], config["width"],
-                      config["seed"]), ("gfmn", 32, 4, 3))
+                      config["ticket"]["seed"], config["ticket"]["keep_ratio"]),
+                     ("gfmn", 32, 4, 3, 0.1))
     flags_text = open(os.path.join(workdir, "flags.txt")).read()
     self.assertIn("--width=4", flags_text)
     self.assertIn("--keep_ratio=0.1", flags_text)

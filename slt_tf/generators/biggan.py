@@ -256,8 +256,5 @@ def build(resolution: int = 64, ch=None, nz: int = 120, num_classes: int = 0,
           gamma_trainable=options.mode == "dense",
           gamma_init=0.0 if options.mode == "dense" else 1.0,
           name=f"attention{2**(3 + i)}")(x)
-  x = common.batch_norm("out_bn")(x)
-  x = keras.layers.ReLU()(x)
-  x = make.conv(3, 3, name="to_rgb", whole=options.last_dense,
-                activation="tanh")(x)
+  x = common.to_rgb_head(make, x, whole=options.last_dense)
   return keras.Model(inputs if len(inputs) > 1 else z, x, name=name)

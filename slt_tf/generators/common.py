@@ -117,6 +117,39 @@ def upsample(name=None) -> keras.layers.UpSampling2D:
   return keras.layers.UpSampling2D(2, interpolation="nearest", name=name)
 
 
+def residual_up_block(make: LayerFactory, x, channels: int, name: str,
+                      conv_before_upsample: bool):
+  """BN, ReLU, x2, conv3x3, BN, ReLU, conv3x3, plus a 1x1-conv shortcut.
+
+  Args:
+    make: the network's layer factory.
+    x: input tensor.
+    channels: output channels.
+    name: prefix of the layer names.
+    conv_before_upsample: shortcut order; GFMN applies the 1x1 conv before the
+      upsampling (cheaper), SNGAN after.
+  """
+  h = batch_norm(f"{name}_bn1")(x)
+  h = keras.layers.ReLU()(h)
+  h = upsample()(h)
+  h = make.conv(channels, 3, name=f"{name}_conv1")(h)
+  h = batch_norm(f"{name}_bn2")(h)
+  h = keras.layers.ReLU()(h)
+  h = make.conv(channels, 3, name=f"{name}_conv2")(h)
+  if conv_before_upsample:
+    skip = upsample()(make.conv(channels, 1, name=f"{name}_skip")(x))
+  else:
+    skip = make.conv(channels, 1, name=f"{name}_skip")(upsample()(x))
+  return keras.layers.Add()([h, skip])
+
+
+def to_rgb_head(make: LayerFactory, x, whole: bool):
+  """BN, ReLU, conv3x3 to 3 channels, tanh: every generator's output head."""
+  x = batch_norm("out_bn")(x)
+  x = keras.layers.ReLU()(x)
+  return make.conv(3, 3, name="to_rgb", whole=whole, activation="tanh")(x)
+
+
 def check_resolution(arch: str, resolution, supported) -> int:
   if resolution not in supported:
     raise ValueError(f"resolution must be one of {tuple(supported)} for arch "

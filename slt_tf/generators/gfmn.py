@@ -40,19 +40,7 @@ def build(resolution: int = 64, ngf: int = 64, nz: int = 100,
   x = make.conv_transpose(widths[0], 4, padding="valid", name="stem",
                           whole=options.first_dense)(x)
   for i in range(nb):
-    c_in, c_out = widths[i], widths[i + 1]
-    h = common.batch_norm(f"block{i}_bn1")(x)
-    h = keras.layers.ReLU()(h)
-    h = common.upsample()(h)
-    h = make.conv(c_out, 3, name=f"block{i}_conv1")(h)
-    h = common.batch_norm(f"block{i}_bn2")(h)
-    h = keras.layers.ReLU()(h)
-    h = make.conv(c_out, 3, name=f"block{i}_conv2")(h)
-    skip = make.conv(c_out, 1, name=f"block{i}_skip")(x)
-    skip = common.upsample()(skip)
-    x = keras.layers.Add()([h, skip])
-  x = common.batch_norm("out_bn")(x)
-  x = keras.layers.ReLU()(x)
-  x = make.conv(3, 3, name="to_rgb", whole=options.last_dense,
-                activation="tanh")(x)
+    x = common.residual_up_block(make, x, widths[i + 1], f"block{i}",
+                                 conv_before_upsample=True)
+  x = common.to_rgb_head(make, x, whole=options.last_dense)
   return keras.Model(z, x, name=name)

@@ -41,20 +41,9 @@ def build(resolution: int = 64, ch: int = 256, nz: int = 128,
   x = make.dense(4 * 4 * ch, name="stem", whole=options.first_dense)(z)
   x = keras.layers.Reshape((4, 4, ch))(x)
   for i in range(nb):
-    h = common.batch_norm(f"block{i}_bn1")(x)
-    h = keras.layers.ReLU()(h)
-    h = common.upsample()(h)
-    h = make.conv(ch, 3, name=f"block{i}_conv1")(h)
-    h = common.batch_norm(f"block{i}_bn2")(h)
-    h = keras.layers.ReLU()(h)
-    h = make.conv(ch, 3, name=f"block{i}_conv2")(h)
-    skip = common.upsample()(x)
-    skip = make.conv(ch, 1, name=f"block{i}_skip")(skip)
-    x = keras.layers.Add()([h, skip])
-  x = common.batch_norm("out_bn")(x)
-  x = keras.layers.ReLU()(x)
-  x = make.conv(3, 3, name="to_rgb", whole=options.last_dense,
-                activation="tanh")(x)
+    x = common.residual_up_block(make, x, ch, f"block{i}",
+                                 conv_before_upsample=False)
+  x = common.to_rgb_head(make, x, whole=options.last_dense)
   return keras.Model(z, x, name=name)
 
 
