@@ -125,6 +125,27 @@ class StructureTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEmpty(missing)
 
 
+class MixedPrecisionTest(tf.test.TestCase):
+
+  def testMixedBfloat16_ComputesInBf16_ScoresAndGradientsStayFloat32(self):
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+      model = tiny("biggan", 32, num_classes=3, attention_resolutions=(16,))
+      with tf.GradientTape() as tape:
+        images = model([latent("biggan", batch=2), tf.constant([0, 2])],
+                       training=True)
+        loss = tf.reduce_mean(tf.square(tf.cast(images, tf.float32)))
+      grads = tape.gradient(loss, model.trainable_variables)
+    finally:
+      keras.mixed_precision.set_global_policy(previous)
+    self.assertEqual(images.dtype, tf.bfloat16)
+    self.assertTrue(all(v.dtype == "float32"
+                        for v in model.trainable_variables))
+    self.assertTrue(all(g is not None and g.dtype == tf.float32
+                        for g in grads))
+
+
 class BigGanTest(tf.test.TestCase, parameterized.TestCase):
 
   def testConditional_DifferentLabelsGiveDifferentImages(self):
