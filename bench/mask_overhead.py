@@ -21,6 +21,7 @@ import keras
 import tensorflow as tf
 
 from slt_tf import layers as masked
+from slt_tf import masking
 
 _BATCH = flags.DEFINE_integer("batch_size", 64, "Batch size.")
 _WIDTH = flags.DEFINE_integer("width", 512, "Channels of the first stage.")
@@ -28,8 +29,7 @@ _NZ = flags.DEFINE_integer("nz", 100, "Latent size.")
 _REPEATS = flags.DEFINE_integer("repeats", 15, "Timed steps per variant.")
 _WARMUP = flags.DEFINE_integer("warmup", 3, "Untimed steps per variant.")
 _KEEP = flags.DEFINE_float("keep_ratio", 0.1, "Fraction of weights kept.")
-_METHOD = flags.DEFINE_enum("method", "auto",
-                            ["auto", "nth_element", "bisection"],
+_METHOD = flags.DEFINE_enum("method", "auto", list(masking.SELECTION_METHODS),
                             "Mask selection algorithm of the ticket layers.")
 
 

@@ -9,7 +9,6 @@ a fixed-z sample grid of the untrained ticket to the workdir.
 import os
 
 from absl import logging
-import numpy as np
 import tensorflow as tf
 
 from slt_tf import generators
@@ -46,13 +45,12 @@ def run(config: TrainConfig, flags_text: str = "") -> dict:
   tf.keras.utils.set_random_seed(config.seed)
   generator = generators.build(config.arch, **config.generator_kwargs())
   counts = generators.prunable_parameter_count(generator)
-  kept = layers.kept_fractions(generator)
-  kept_total = float(np.mean(list(kept.values()))) if kept else 1.0
+  n_masked = len(layers.masked_layers(generator))
   logging.info("generator %s %dpx: %s prunable parameters (%s kernels, %s "
                "biases), mode=%s keep_ratio=%g, %d masked layers",
                config.arch, config.resolution, f"{counts['total']:,}",
                f"{counts['kernels']:,}", f"{counts['biases']:,}",
-               config.ticket.mode, config.ticket.keep_ratio, len(kept))
+               config.ticket.mode, config.ticket.keep_ratio, n_masked)
   inputs = fixed_latents(config)
   # Batch statistics: an untrained ticket has no estimated moving statistics,
   # and with their initial (0, 1) the output collapses to one flat image.
@@ -64,5 +62,5 @@ def run(config: TrainConfig, flags_text: str = "") -> dict:
   logging.warning("the moment-matching search is not implemented yet (issue "
                   "#4): this run built the ticket and wrote its initial "
                   "samples only")
-  return {"parameters": counts, "mean_kept_fraction": kept_total,
+  return {"parameters": counts, "masked_layers": n_masked,
           "samples": grid_path}
