@@ -8,8 +8,19 @@ import dataclasses
 import json
 from typing import Optional
 
+from slt_tf import features
 from slt_tf import generators
 from slt_tf.generators import TicketOptions
+from slt_tf.initializers import check_name
+
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
+LR_SCHEDULES = ("constant", "cosine")
+
+# Fields that define what a workdir's checkpoints are; a rerun in the same
+# workdir must agree on them (the rest, e.g. train_steps, may change).
+IDENTITY_FIELDS = ("arch", "resolution", "width", "nz", "num_classes",
+                   "ticket", "dataset", "split", "features", "feature_bn",
+                   "batch_size", "max_real_images")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +36,32 @@ class TrainConfig:
     num_classes: BigGAN only; 0 is unconditional.
     num_samples: images in the fixed-z sample grid.
     ticket: how the masked layers are made, including the run's seed.
+    dataset: ``slt_tf.data`` source (TFDS name, ``folder:PATH`` or
+      ``mnist_embedded``).
+    data_dir: TFDS data directory (None: TFDS's default).
+    split: split whose statistics are matched.
+    download: let TFDS download a missing dataset.
+    features: extractor, one of ``slt_tf.features.EXTRACTORS``.
+    feature_weights: its weights (see ``slt_tf.features.build``); None for
+      ``classifier``, which is trained on the dataset and cached.
+    feature_bn: VGG19-BN batch norm, "batch" (the authors') or "inference".
+    max_real_images: real statistics over the first N images (0: all).
+    cache_dir: cache of real statistics and trained feature nets (None:
+      ``slt_tf.cache.default_dir()``).
+    batch_size: global batch of generated images per step.
+    train_steps: total steps; a resumed run continues up to it.
+    learning_rate: Adam learning rate of the scores (weights in dense mode).
+    lr_schedule: "constant" or "cosine" (decay to 0 over train_steps).
+    beta1, beta2, adam_epsilon: Adam's other hyper-parameters.
+    ama_learning_rate: learning rate of the moment moving averages.
+    checkpoint_every: steps between checkpoints.
+    keep_checkpoints: checkpoints kept on disk.
+    log_every: steps between console lines and scalar summaries.
+    sample_every: steps between sample grids, mask statistics and histograms.
+    strategy: "auto" (MirroredStrategy on 2+ GPUs, else one device),
+      "default", "mirrored" or "multi_worker" (TF_CONFIG).
+    cpu_replicas: with "mirrored" and no GPU, split the CPU into this many
+      logical devices (for testing multi-replica code on CPU).
   """
   workdir: str
   arch: str = "gfmn"
@@ -34,14 +71,35 @@ class TrainConfig:
   num_classes: int = 0
   num_samples: int = 64
   ticket: TicketOptions = TicketOptions()
+  dataset: str = "mnist_embedded"
+  data_dir: Optional[str] = None
+  split: str = "train"
+  download: bool = False
+  features: str = "vgg19_bn"
+  feature_weights: Optional[str] = None
+  feature_bn: str = "batch"
+  max_real_images: int = 0
+  cache_dir: Optional[str] = None
+  batch_size: int = 64
+  train_steps: int = 1000
+  learning_rate: float = 5e-5
+  lr_schedule: str = "constant"
+  beta1: float = 0.5
+  beta2: float = 0.999
+  adam_epsilon: float = 1e-8
+  ama_learning_rate: float = 1e-5
+  checkpoint_every: int = 500
+  keep_checkpoints: int = 3
+  log_every: int = 50
+  sample_every: int = 500
+  strategy: str = "auto"
+  cpu_replicas: int = 1
 
   def __post_init__(self):
     if not self.workdir:
       raise ValueError("workdir is required (a directory for checkpoints, "
                        "summaries and samples)")
-    if self.arch not in generators.ARCHS:
-      raise ValueError(f"arch must be one of {generators.ARCHS}, got "
-                       f"{self.arch!r}")
+    check_name(self.arch, generators.ARCHS, "arch")
     supported = generators.resolutions(self.arch)
     if self.resolution not in supported:
       raise ValueError(f"resolution must be one of {supported} for "
@@ -56,6 +114,34 @@ class TrainConfig:
       raise ValueError("num_classes is only supported with arch 'biggan'")
     if self.num_samples < 1:
       raise ValueError(f"num_samples must be >= 1, got {self.num_samples}")
+    if not self.dataset:
+      raise ValueError("dataset is required (a TFDS name, folder:PATH or "
+                       "mnist_embedded)")
+    check_name(self.features, features.EXTRACTORS, "features")
+    check_name(self.feature_bn, features.BN_MODES, "feature_bn")
+    if self.batch_size < 2:
+      raise ValueError(f"batch_size must be >= 2 (the unbiased variance "
+                       f"needs two images), got {self.batch_size}")
+    for name in ("train_steps", "checkpoint_every", "keep_checkpoints",
+                 "log_every", "sample_every", "cpu_replicas"):
+      if getattr(self, name) < 1:
+        raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+    if self.max_real_images < 0:
+      raise ValueError(f"max_real_images must be >= 0, got "
+                       f"{self.max_real_images}")
+    for name in ("learning_rate", "ama_learning_rate", "adam_epsilon"):
+      if not getattr(self, name) > 0:
+        raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+    for name in ("beta1", "beta2"):
+      if not 0 <= getattr(self, name) < 1:
+        raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+    check_name(self.lr_schedule, LR_SCHEDULES, "lr_schedule")
+    check_name(self.strategy, STRATEGIES, "strategy")
+    if self.cpu_replicas > 1 and self.strategy != "mirrored":
+      raise ValueError("cpu_replicas > 1 needs strategy 'mirrored'")
+    if self.batch_size % self.cpu_replicas:
+      raise ValueError(f"batch_size ({self.batch_size}) must be divisible by "
+                       f"the replica count ({self.cpu_replicas})")
 
   @property
   def seed(self) -> int:
@@ -75,3 +161,24 @@ class TrainConfig:
 
   def to_json(self) -> str:
     return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+  def identity(self) -> dict:
+    """The fields a resumed run must share with the run that made the workdir."""
+    full = json.loads(self.to_json())
+    return {name: full[name] for name in IDENTITY_FIELDS}
+
+
+def identity_mismatch(stored: dict, config: TrainConfig) -> list:
+  """Names (with stored and new values) of identity fields that differ.
+
+  ``stored`` is the parsed ``config.json`` of an existing workdir. Fields absent
+  from it compare as their defaults.
+  """
+  defaults = json.loads(TrainConfig(workdir="-").to_json())
+  current = config.identity()
+  differences = []
+  for name in IDENTITY_FIELDS:
+    old = stored.get(name, defaults[name])
+    if old != current[name]:
+      differences.append(f"{name}: {old!r} -> {current[name]!r}")
+  return differences

@@ -1,11 +1,11 @@
-"""Image grids and atomic PNG writing, shared by every place that shows samples."""
+"""Image grids and PNG writing, shared by every place that shows samples."""
 
 import math
-import os
-import tempfile
 
 import numpy as np
 import tensorflow as tf
+
+from slt_tf.fileio import write_atomic
 
 
 def to_uint8(images) -> np.ndarray:
@@ -40,21 +40,6 @@ def make_grid(images, columns=None, padding: int = 2) -> np.ndarray:
     y, x = padding + r * (h + padding), padding + col * (w + padding)
     grid[y:y + h, x:x + w] = images[i]
   return grid
-
-
-def write_atomic(path: str, data: bytes) -> None:
-  """Writes bytes to ``path`` through a temporary file and a rename."""
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-  try:
-    with os.fdopen(fd, "wb") as f:
-      f.write(data)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-    raise
 
 
 def write_png(path: str, image) -> None:

@@ -10,6 +10,9 @@ import sys
 from absl import app
 from absl import flags
 
+from slt_tf import config as config_lib
+from slt_tf import data
+from slt_tf import features
 from slt_tf import generators
 from slt_tf import initializers
 from slt_tf import layers
@@ -54,6 +57,58 @@ _SEED = flags.DEFINE_integer("seed", 0, "Seed of the random network and the "
                              "run.")
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 64,
                                     "Images in the sample grid.")
+# Data and features.
+_DATASET = flags.DEFINE_string(
+    "dataset", "mnist_embedded", "A TFDS name (celeb_a, lsun/bedroom, ...), "
+    "folder:PATH, or mnist_embedded (5,000 digits shipped with pip).")
+_DATA_DIR = flags.DEFINE_string("data_dir", None,
+                                "TFDS data directory (default: TFDS's).")
+_SPLIT = flags.DEFINE_string("split", "train",
+                             "Split whose feature statistics are matched.")
+_DOWNLOAD = flags.DEFINE_bool("download", False,
+                              "Let TFDS download a missing dataset.")
+_FEATURES = flags.DEFINE_string(
+    "features", "vgg19_bn", f"Feature extractor: {features.EXTRACTORS}.")
+_FEATURE_WEIGHTS = flags.DEFINE_string(
+    "feature_weights", None, "Extractor weights: a file (vgg19_bn: .npz from "
+    "`python -m slt_tf.features.convert`), 'imagenet' (vgg19), or 'random' "
+    "(tests); classifier: none (trained on the dataset and cached).")
+_FEATURE_BN = flags.DEFINE_string(
+    "feature_bn", "batch", f"VGG19-BN batch norm: {features.BN_MODES}.")
+_MAX_REAL_IMAGES = flags.DEFINE_integer(
+    "max_real_images", 0, "Real statistics over the first N images (0: all).")
+_CACHE_DIR = flags.DEFINE_string(
+    "cache_dir", None, "Cache of real statistics and trained feature nets "
+    "(default: $SLT_TF_CACHE or ~/.cache/slt_tf).")
+# Optimisation.
+_BATCH_SIZE = flags.DEFINE_integer("batch_size", 64, "Global batch size.")
+_TRAIN_STEPS = flags.DEFINE_integer(
+    "train_steps", 1000, "Total steps; a resumed run continues up to it.")
+_LEARNING_RATE = flags.DEFINE_float("learning_rate", 5e-5,
+                                    "Adam learning rate of the scores.")
+_LR_SCHEDULE = flags.DEFINE_string(
+    "lr_schedule", "constant", f"{config_lib.LR_SCHEDULES}; cosine decays to "
+    "0 over train_steps.")
+_BETA1 = flags.DEFINE_float("beta1", 0.5, "Adam beta1.")
+_BETA2 = flags.DEFINE_float("beta2", 0.999, "Adam beta2.")
+_ADAM_EPSILON = flags.DEFINE_float("adam_epsilon", 1e-8, "Adam epsilon.")
+_AMA_LEARNING_RATE = flags.DEFINE_float(
+    "ama_learning_rate", 1e-5, "Learning rate of the moment moving averages.")
+# Run management.
+_CHECKPOINT_EVERY = flags.DEFINE_integer("checkpoint_every", 500,
+                                         "Steps between checkpoints.")
+_KEEP_CHECKPOINTS = flags.DEFINE_integer("keep_checkpoints", 3,
+                                         "Checkpoints kept on disk.")
+_LOG_EVERY = flags.DEFINE_integer(
+    "log_every", 50, "Steps between console lines and scalar summaries.")
+_SAMPLE_EVERY = flags.DEFINE_integer(
+    "sample_every", 500, "Steps between sample grids and mask statistics.")
+_STRATEGY = flags.DEFINE_string(
+    "strategy", "auto", f"{config_lib.STRATEGIES}; auto: MirroredStrategy on "
+    "2+ GPUs, else one device; multi_worker reads TF_CONFIG.")
+_CPU_REPLICAS = flags.DEFINE_integer(
+    "cpu_replicas", 1, "With --strategy=mirrored and no GPU: split the CPU "
+    "into this many replicas (testing).")
 
 
 def config_from_flags() -> TrainConfig:
@@ -67,7 +122,19 @@ def config_from_flags() -> TrainConfig:
   return TrainConfig(
       workdir=_WORKDIR.value, arch=_ARCH.value, resolution=_RESOLUTION.value,
       width=_WIDTH.value, nz=_NZ.value, num_classes=_NUM_CLASSES.value,
-      num_samples=_NUM_SAMPLES.value, ticket=ticket)
+      num_samples=_NUM_SAMPLES.value, ticket=ticket, dataset=_DATASET.value,
+      data_dir=_DATA_DIR.value, split=_SPLIT.value, download=_DOWNLOAD.value,
+      features=_FEATURES.value, feature_weights=_FEATURE_WEIGHTS.value,
+      feature_bn=_FEATURE_BN.value, max_real_images=_MAX_REAL_IMAGES.value,
+      cache_dir=_CACHE_DIR.value, batch_size=_BATCH_SIZE.value,
+      train_steps=_TRAIN_STEPS.value, learning_rate=_LEARNING_RATE.value,
+      lr_schedule=_LR_SCHEDULE.value, beta1=_BETA1.value, beta2=_BETA2.value,
+      adam_epsilon=_ADAM_EPSILON.value,
+      ama_learning_rate=_AMA_LEARNING_RATE.value,
+      checkpoint_every=_CHECKPOINT_EVERY.value,
+      keep_checkpoints=_KEEP_CHECKPOINTS.value, log_every=_LOG_EVERY.value,
+      sample_every=_SAMPLE_EVERY.value, strategy=_STRATEGY.value,
+      cpu_replicas=_CPU_REPLICAS.value)
 
 
 def main(argv):
@@ -78,7 +145,12 @@ def main(argv):
     config = config_from_flags()
   except ValueError as e:
     sys.exit(f"error: --{e}")
-  train_lib.run(config, flags.FLAGS.flags_into_string())
+  try:
+    train_lib.run(config, flags.FLAGS.flags_into_string())
+  except (train_lib.RunError, data.DataError, features.WeightsError) as e:
+    sys.exit(f"error: --{e}")
+  except FloatingPointError as e:
+    sys.exit(f"error: {e}")
 
 
 if __name__ == "__main__":

@@ -1,66 +1,462 @@
-"""The ticket search as a library function: ``run(config)``.
+"""The moment-matching ticket search as a library function: ``run(config)``.
 
-The moment-matching search itself (data, feature extractor, loss, distributed
-loop, checkpoints) is tracked in issue #4. Until it lands, ``run`` builds the
-configured ticket, reports its size, and writes the effective configuration and
-a fixed-z sample grid of the untrained ticket to the workdir.
+One step: sample the global batch of latents from ``(seed, step)``, split it
+over the replicas, generate, extract features, compute the moment-matching loss
+on the global batch moments (``slt_tf.losses``), and update the scores (ticket
+mode) or the weights (dense mode) with Adam. The latents are a function of the
+step, and every stateful tensor (scores, optimiser slots, moving averages,
+batch-norm statistics, power iterations, step) is checkpointed, so a run killed
+and restarted in the same workdir continues exactly where it stopped.
+
+Outputs under ``config.workdir``:
+
+* ``config.json``, ``flags.txt``: the effective configuration and flags.
+* ``checkpoints/``: ``tf.train.CheckpointManager`` checkpoints.
+* ``tensorboard/``: loss terms, learning rate, steps/s, kept fractions, mask
+  flip rate, score histograms, the fixed-z sample grid.
+* ``samples/step_NNNNNNN.png``: the same grids as PNG.
+* ``result.json``: final step and metrics.
 """
 
+import dataclasses
+import json
 import os
+import shutil
+import time
+from typing import Dict, List, Optional
 
 from absl import logging
+import keras
+import numpy as np
 import tensorflow as tf
 
+from slt_tf import cache
+from slt_tf import config as config_lib
+from slt_tf import data
+from slt_tf import features as features_lib
+from slt_tf import fileio
 from slt_tf import generators
 from slt_tf import images
 from slt_tf import layers
+from slt_tf import losses
+from slt_tf import real_stats
 from slt_tf.config import TrainConfig
+from slt_tf.features import classifier
+
+_SAMPLE_SEED = 0x5A3
+
+
+class RunError(ValueError):
+  """A run that cannot start; the message names the flag or file at fault."""
 
 
 def fixed_latents(config: TrainConfig) -> list:
   """The fixed inputs of the sample grid: z (and labels), from the run's seed."""
   z = tf.random.stateless_normal([config.num_samples, config.latent_size],
-                                 seed=[config.seed, 0x5A3])
+                                 seed=[config.seed, _SAMPLE_SEED])
   if config.num_classes:
     return [z, tf.range(config.num_samples) % config.num_classes]
   return [z]
 
 
+def step_latents(config: TrainConfig, step) -> list:
+  """The global batch of generator inputs of ``step`` (a function of seed, step)."""
+  seed = tf.stack([tf.constant(config.seed, tf.int64),
+                   tf.cast(step, tf.int64)])
+  z = tf.random.stateless_normal([config.batch_size, config.latent_size],
+                                 seed=seed)
+  if config.num_classes:
+    labels = tf.random.stateless_uniform(
+        [config.batch_size], seed=seed + [0, 1 << 40], minval=0,
+        maxval=config.num_classes, dtype=tf.int32)
+    return [z, labels]
+  return [z]
+
+
+def make_strategy(config: TrainConfig) -> tf.distribute.Strategy:
+  """The distribution strategy the config asks for (see ``TrainConfig``)."""
+  gpus = tf.config.list_physical_devices("GPU")
+  name = config.strategy
+  if name == "auto":
+    name = "mirrored" if len(gpus) > 1 else "default"
+  if name == "default":
+    return tf.distribute.get_strategy()
+  if name == "multi_worker":
+    if "TF_CONFIG" not in os.environ:
+      raise RunError("strategy: 'multi_worker' needs the TF_CONFIG "
+                     "environment variable describing the cluster")
+    return tf.distribute.MultiWorkerMirroredStrategy()
+  if gpus or config.cpu_replicas == 1:
+    return mirrored_strategy(None)
+  return mirrored_strategy(tuple(_logical_cpus(config.cpu_replicas)))
+
+
+_MIRRORED = {}
+
+
+def is_chief(strategy) -> bool:
+  """Whether this process writes the run's outputs (always, but for workers
+  other than the chief under MultiWorkerMirroredStrategy)."""
+  resolver = getattr(strategy, "cluster_resolver", None)
+  cluster = resolver.cluster_spec().as_dict() if resolver else {}
+  if not cluster:
+    return True
+  if resolver.task_type == "chief":
+    return True
+  return (resolver.task_type == "worker" and resolver.task_id == 0
+          and "chief" not in cluster)
+
+
+def mirrored_strategy(devices=None) -> tf.distribute.MirroredStrategy:
+  """One MirroredStrategy per device set and process.
+
+  Two strategies over the same devices number their collective ops alike, and
+  the second one's all-reduces then clash with the first's; runs in one process
+  (tests, sweeps) therefore share the strategy.
+  """
+  key = tuple(devices) if devices else None
+  if key not in _MIRRORED:
+    _MIRRORED[key] = tf.distribute.MirroredStrategy(list(key) if key else None)
+  return _MIRRORED[key]
+
+
+def _logical_cpus(n: int) -> List[str]:
+  cpu = tf.config.list_physical_devices("CPU")[0]
+  try:
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * n)
+  except RuntimeError:
+    pass  # Already initialised: use the logical devices as they are.
+  devices = tf.config.list_logical_devices("CPU")
+  if len(devices) < n:
+    raise RunError(f"cpu_replicas: {n} logical CPU devices requested but "
+                   f"TensorFlow was initialised with {len(devices)}")
+  return [d.name for d in devices[:n]]
+
+
+class MaskMonitor:
+  """Kept fractions and the mask flip rate (mask bits changed since last call)."""
+
+  def __init__(self, model):
+    self.layers = [l for l in layers.masked_layers(model) if l.is_ticket]
+    self._previous: Optional[List[np.ndarray]] = None
+
+  def measure(self) -> Dict[str, float]:
+    masks = []
+    for layer in self.layers:
+      parts = [layer.mask()]
+      if layer.bias_scores is not None:
+        parts.append(layer.bias_mask())
+      masks.append(np.concatenate([np.asarray(p).ravel() for p in parts]) > 0)
+    if not masks:
+      return {}
+    kept = sum(int(m.sum()) for m in masks)
+    total = sum(m.size for m in masks)
+    result = {"kept_fraction/total": kept / total}
+    for layer, m in zip(self.layers, masks):
+      result[f"kept_fraction/{layer.path}"] = float(m.mean())
+    if self._previous is not None:
+      flips = sum(int(np.count_nonzero(a != b))
+                  for a, b in zip(masks, self._previous))
+      result["mask_flip_rate"] = flips / total
+    self._previous = masks
+    return result
+
+
+@dataclasses.dataclass
+class _State:
+  generator: keras.Model
+  extractor: features_lib.FeatureExtractor
+  objective: losses.MomentMatching
+  optimizer: keras.optimizers.Optimizer
+  step: tf.Variable
+  checkpoint: tf.train.Checkpoint
+
+
+def _learning_rate(config: TrainConfig):
+  if config.lr_schedule == "cosine":
+    return keras.optimizers.schedules.CosineDecay(config.learning_rate,
+                                                  config.train_steps)
+  return config.learning_rate
+
+
+def _prepare_workdir(config: TrainConfig, flags_text: str) -> bool:
+  """Checks a reused workdir, writes config.json and flags.txt; True if reused."""
+  path = os.path.join(config.workdir, "config.json")
+  reused = os.path.exists(path)
+  if reused:
+    try:
+      with open(path) as f:
+        stored = json.load(f)
+    except (OSError, ValueError) as e:
+      raise RunError(f"workdir: {path} is unreadable ({e}); use a new "
+                     "--workdir") from None
+    differences = config_lib.identity_mismatch(stored, config)
+    if differences:
+      raise RunError(f"workdir: {config.workdir} holds a run with a different "
+                     f"configuration ({'; '.join(differences)}); use a new "
+                     "--workdir or the same flags")
+  os.makedirs(config.workdir, exist_ok=True)
+  fileio.write_atomic(path, config.to_json().encode())
+  if flags_text:
+    fileio.write_atomic(os.path.join(config.workdir, "flags.txt"),
+                        flags_text.encode())
+  return reused
+
+
+def _extractor_weights(config: TrainConfig, cache_dir: str) -> Optional[str]:
+  if config.features != "classifier":
+    return config.feature_weights
+  if config.feature_weights:
+    return config.feature_weights
+  path, info = classifier.ensure_trained(config.dataset, config.resolution,
+                                         config.seed, cache_dir,
+                                         config.data_dir)
+  logging.info("feature net: classifier trained on %s (held-out accuracy "
+               "%.4f), weights %s", config.dataset, info["test_accuracy"],
+               path)
+  return path
+
+
+def _build(config: TrainConfig, strategy, cache_dir: str,
+           weights: Optional[str]) -> _State:
+  with strategy.scope():
+    keras.utils.set_random_seed(config.seed)
+    extractor = features_lib.build(config.features, config.resolution,
+                                   weights, config.feature_bn, config.seed)
+    logging.info("features: %s", extractor.describe())
+    if weights == features_lib.RANDOM:
+      logging.warning("the feature extractor has RANDOM weights: the search "
+                      "will not learn meaningful images")
+    mean, var, _ = real_stats.load_or_compute(
+        extractor, config.dataset, config.resolution, config.split,
+        config.batch_size, cache_dir, config.data_dir, config.max_real_images)
+    generator = generators.build(config.arch, **config.generator_kwargs())
+    objective = losses.MomentMatching(
+        mean, var, config.ama_learning_rate, config.beta1, config.beta2,
+        config.adam_epsilon)
+    optimizer = keras.optimizers.Adam(
+        _learning_rate(config), beta_1=config.beta1, beta_2=config.beta2,
+        epsilon=config.adam_epsilon)
+    # Built inside the scope before the first step, or MirroredStrategy fails.
+    optimizer.build(generator.trainable_variables)
+    step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+  checkpoint = tf.train.Checkpoint(
+      generator=generator, optimizer=optimizer, ama_mean=objective.ama_mean,
+      ama_var=objective.ama_var, step=step)
+  return _State(generator, extractor, objective, optimizer, step, checkpoint)
+
+
+def _train_step_fn(config: TrainConfig, strategy, state: _State):
+  generator, objective = state.generator, state.objective
+  extractor, optimizer = state.extractor.model, state.optimizer
+  variables = generator.trainable_variables
+  global_scope = (config.ticket.mode == "ticket"
+                  and config.ticket.mask_scope == "global")
+  replicas = strategy.num_replicas_in_sync
+  local_batch = config.batch_size // replicas
+
+  def replica_step(inputs):
+    context = tf.distribute.get_replica_context()
+    start = context.replica_id_in_sync_group * local_batch
+    local = [t[start:start + local_batch] for t in inputs]
+    if global_scope:
+      layers.update_global_thresholds(generator)
+    with tf.GradientTape() as tape:
+      fake = generator(local if len(local) > 1 else local[0], training=True)
+      loss, metrics = objective(extractor(fake, training=False))
+      # Every replica holds the global loss; the all-reduce's gradient sums.
+      scaled = loss / replicas
+    grads = tape.gradient(scaled, variables)
+    optimizer.apply_gradients(zip(grads, variables))
+    return dict(metrics, loss=loss)
+
+  @tf.function
+  def train_step():
+    inputs = step_latents(config, state.step)
+    metrics = strategy.run(replica_step, args=(inputs,))
+    state.step.assign_add(1)
+    return {k: strategy.experimental_local_results(v)[0]
+            for k, v in metrics.items()}
+
+  return train_step
+
+
+def _write_samples(config: TrainConfig, state: _State, writer, step: int,
+                   sample_fn) -> str:
+  grid = images.make_grid(np.asarray(sample_fn()))
+  path = os.path.join(config.workdir, "samples", f"step_{step:07d}.png")
+  images.write_png(path, grid)
+  with writer.as_default(step=step):
+    tf.summary.image("samples", grid[None], max_outputs=1)
+  return path
+
+
+def _write_mask_summaries(monitor: MaskMonitor, state: _State, writer,
+                          step: int, histograms: bool) -> Dict[str, float]:
+  stats = monitor.measure()
+  with writer.as_default(step=step):
+    for name, value in stats.items():
+      tf.summary.scalar(name, value)
+    if histograms:
+      for layer in monitor.layers:
+        for v in layer.score_variables():
+          tf.summary.histogram(f"scores/{layer.path}/{v.name}", v)
+  return stats
+
+
+def checkpoint_dir(workdir: str) -> str:
+  return os.path.join(workdir, "checkpoints")
+
+
+def restore_generator(config: TrainConfig, checkpoint: Optional[str] = None
+                      ) -> keras.Model:
+  """The generator of a run, with a checkpoint's scores and statistics.
+
+  Args:
+    config: the run's configuration (``config.json`` of its workdir).
+    checkpoint: a checkpoint prefix; default: the latest in the workdir.
+
+  Raises:
+    RunError: the workdir has no checkpoint.
+  """
+  path = checkpoint or tf.train.latest_checkpoint(
+      checkpoint_dir(config.workdir))
+  if not path:
+    raise RunError(f"workdir: no checkpoint in "
+                   f"{checkpoint_dir(config.workdir)}")
+  generator = generators.build(config.arch, **config.generator_kwargs())
+  tf.train.Checkpoint(generator=generator).restore(path).expect_partial()
+  return generator
+
+
+def _format_eta(seconds: float) -> str:
+  seconds = int(max(seconds, 0))
+  h, rest = divmod(seconds, 3600)
+  m, s = divmod(rest, 60)
+  return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+
+
 def run(config: TrainConfig, flags_text: str = "") -> dict:
-  """Runs the configured job in ``config.workdir``.
+  """Runs (or resumes) the search configured by ``config``.
 
   Args:
     config: the run's configuration.
     flags_text: the effective command-line flags, written next to the outputs.
 
   Returns:
-    A summary dict (parameter counts, paths written).
+    A summary: final step, last metrics, parameter counts, paths.
+
+  Raises:
+    RunError, data.DataError, features.WeightsError: the run cannot start; the
+      message names the flag or file.
   """
-  os.makedirs(config.workdir, exist_ok=True)
-  images.write_atomic(os.path.join(config.workdir, "config.json"),
-                      config.to_json().encode())
-  if flags_text:
-    images.write_atomic(os.path.join(config.workdir, "flags.txt"),
-                        flags_text.encode())
-  tf.keras.utils.set_random_seed(config.seed)
-  generator = generators.build(config.arch, **config.generator_kwargs())
-  counts = generators.prunable_parameter_count(generator)
-  n_masked = len(layers.masked_layers(generator))
-  logging.info("generator %s %dpx: %s prunable parameters (%s kernels, %s "
-               "biases), mode=%s keep_ratio=%g, %d masked layers",
+  strategy = make_strategy(config)  # First: it may configure logical devices.
+  if config.batch_size % strategy.num_replicas_in_sync:
+    raise RunError(f"batch_size: {config.batch_size} is not divisible by the "
+                   f"{strategy.num_replicas_in_sync} replicas")
+  data.check(config.dataset, config.split, config.data_dir, config.download)
+  if config.features == "classifier" and not config.feature_weights:
+    data.load(config.dataset, config.resolution, config.split,
+              config.data_dir, with_labels=True)  # Fails without labels.
+  else:
+    features_lib.check_weights(config.features, config.feature_weights)
+  chief = is_chief(strategy)
+  reused = (_prepare_workdir(config, flags_text) if chief else
+            os.path.exists(os.path.join(config.workdir, "config.json")))
+  cache_dir = config.cache_dir or cache.default_dir()
+  weights = _extractor_weights(config, cache_dir)
+  state = _build(config, strategy, cache_dir, weights)
+  counts = generators.prunable_parameter_count(state.generator)
+  logging.info("generator %s %dpx: %s prunable parameters, mode=%s "
+               "keep_ratio=%g mask_scope=%s; %d replica(s), global batch %d",
                config.arch, config.resolution, f"{counts['total']:,}",
-               f"{counts['kernels']:,}", f"{counts['biases']:,}",
-               config.ticket.mode, config.ticket.keep_ratio, n_masked)
-  inputs = fixed_latents(config)
-  # Batch statistics: an untrained ticket has no estimated moving statistics,
-  # and with their initial (0, 1) the output collapses to one flat image.
-  samples = generator(inputs if len(inputs) > 1 else inputs[0], training=True)
-  grid_path = os.path.join(config.workdir, "samples", "init.png")
-  images.write_png(grid_path, images.make_grid(samples.numpy()))
-  logging.info("wrote the untrained ticket's samples (batch-norm batch "
-               "statistics) to %s", grid_path)
-  logging.warning("the moment-matching search is not implemented yet (issue "
-                  "#4): this run built the ticket and wrote its initial "
-                  "samples only")
-  return {"parameters": counts, "masked_layers": n_masked,
-          "samples": grid_path}
+               config.ticket.mode, config.ticket.keep_ratio,
+               config.ticket.mask_scope, strategy.num_replicas_in_sync,
+               config.batch_size)
+
+  # Every worker saves (the save is collective); only the chief's copy is
+  # the run's, the others write to a scratch directory.
+  directory = checkpoint_dir(config.workdir)
+  if not chief:
+    resolver = strategy.cluster_resolver
+    directory = os.path.join(
+        config.workdir, f".scratch_{resolver.task_type}_{resolver.task_id}")
+  manager = tf.train.CheckpointManager(state.checkpoint, directory,
+                                       max_to_keep=config.keep_checkpoints)
+  latest = tf.train.latest_checkpoint(checkpoint_dir(config.workdir))
+  if latest:
+    state.checkpoint.restore(latest).assert_consumed()
+    logging.info("resuming from %s at step %d", latest,
+                 int(state.step.numpy()))
+  elif reused:
+    logging.info("workdir %s has no checkpoint; starting at step 0",
+                 config.workdir)
+
+  train_step = _train_step_fn(config, strategy, state)
+  latents = fixed_latents(config)
+  sample_fn = tf.function(lambda: state.generator(
+      latents if len(latents) > 1 else latents[0], training=False))
+  writer = (tf.summary.create_file_writer(
+      os.path.join(config.workdir, "tensorboard")) if chief
+            else tf.summary.create_noop_writer())
+  monitor = MaskMonitor(state.generator if chief else [])
+  if monitor.layers:
+    monitor.measure()  # Baseline of the flip rate.
+
+  schedule = _learning_rate(config)
+  step = int(state.step.numpy())
+  start_step, metrics = step, {}
+  window_start, window_step, run_start = time.time(), step, time.time()
+  if step >= config.train_steps:
+    logging.info("step %d >= train_steps %d: nothing to do", step,
+                 config.train_steps)
+  while step < config.train_steps:
+    out = train_step()
+    step += 1
+    if step % config.log_every == 0 or step == config.train_steps:
+      metrics = {k: float(v) for k, v in out.items()}
+      if not np.isfinite(metrics["loss"]):
+        raise FloatingPointError(
+            f"non-finite loss {metrics['loss']} at step {step}; the last "
+            f"checkpoint is {manager.latest_checkpoint}")
+      now = time.time()
+      rate = (step - window_step) / max(now - window_start, 1e-9)
+      window_start, window_step = now, step
+      lr = float(schedule(step - 1) if callable(schedule) else schedule)
+      with writer.as_default(step=step):
+        for name, value in metrics.items():
+          tf.summary.scalar(f"loss/{name}", value)
+        tf.summary.scalar("learning_rate", lr)
+        tf.summary.scalar("steps_per_second", rate)
+      logging.info(
+          "step %d/%d  loss %.4g (mean %.4g, var %.4g)  mse mean %.3g var "
+          "%.3g  %.2f steps/s  ETA %s", step, config.train_steps,
+          metrics["loss"], metrics["loss_mean"], metrics["loss_var"],
+          metrics["mean_mse"], metrics["var_mse"], rate,
+          _format_eta((config.train_steps - step) / max(rate, 1e-9)))
+    if chief and (step % config.sample_every == 0 or
+                  step == config.train_steps):
+      path = _write_samples(config, state, writer, step, sample_fn)
+      if monitor.layers:
+        if config.ticket.mask_scope == "global":
+          layers.update_global_thresholds(state.generator)
+        stats = _write_mask_summaries(monitor, state, writer, step, True)
+        logging.info("step %d: samples %s; kept %.4f, mask flip rate %s",
+                     step, path, stats["kept_fraction/total"],
+                     f"{stats['mask_flip_rate']:.4g}"
+                     if "mask_flip_rate" in stats else "n/a")
+    if step % config.checkpoint_every == 0 or step == config.train_steps:
+      saved = manager.save(checkpoint_number=step)
+      logging.info("step %d: checkpoint %s", step, saved)
+  writer.flush()
+  if not chief:
+    shutil.rmtree(directory, ignore_errors=True)
+    return {"step": step, "metrics": metrics}
+  result = {"step": step, "steps_this_run": step - start_step,
+            "seconds": time.time() - run_start, "metrics": metrics,
+            "parameters": counts, "features": state.extractor.describe(),
+            "checkpoint": manager.latest_checkpoint}
+  fileio.write_atomic(os.path.join(config.workdir, "result.json"),
+                      json.dumps(result, indent=2, sort_keys=True).encode())
+  return result

@@ -2,12 +2,16 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
+
+import testutil
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -19,36 +23,116 @@ def run_train(*args, cwd=REPO):
                         timeout=300)
 
 
+def tiny_flags(workdir, *extra):
+  """The demo flagfile shrunk to seconds: width 4, 256 real images, batch 8."""
+  return ("--flagfile=configs/demo.cfg", f"--workdir={workdir}", "--width=4",
+          "--num_samples=6", "--max_real_images=256", "--batch_size=8",
+          "--log_every=2", "--sample_every=2", "--checkpoint_every=2",
+          f"--data_dir={testutil.data_dir()}",
+          f"--cache_dir={testutil.shared_dir('cache')}", *extra)
+
+
+def checkpoint_values(workdir):
+  path = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+  reader = tf.train.load_checkpoint(path)
+  return path, {name: reader.get_tensor(name)
+                for name in reader.get_variable_to_shape_map()
+                if not name.startswith(("_CHECKPOINTABLE", "save_counter"))}
+
+
 class TrainEntryPointTest(tf.test.TestCase, parameterized.TestCase):
 
-  def testDemoFlagfile_WritesConfigFlagsAndSampleGrid(self):
+  def testDemoFlagfile_SearchesThenResumesWithMoreSteps(self):
     workdir = os.path.join(self.get_temp_dir(), "demo")
-    result = run_train("--flagfile=configs/demo.cfg", f"--workdir={workdir}",
-                       "--width=4", "--num_samples=6", "--seed=3")
+    result = run_train(*tiny_flags(workdir, "--train_steps=2", "--seed=3"))
     self.assertEqual(result.returncode, 0, result.stderr)
     config = json.load(open(os.path.join(workdir, "config.json")))
     self.assertEqual((config["arch"], config["resolution"], config["width"],
-                      config["ticket"]["seed"], config["ticket"]["keep_ratio"]),
-                     ("gfmn", 32, 4, 3, 0.1))
+                      config["ticket"]["seed"], config["ticket"]["keep_ratio"],
+                      config["features"], config["dataset"]),
+                     ("gfmn", 32, 4, 3, 0.1, "classifier", "mnist_embedded"))
     flags_text = open(os.path.join(workdir, "flags.txt")).read()
     self.assertIn("--width=4", flags_text)
     self.assertIn("--keep_ratio=0.1", flags_text)
-    grid = tf.io.decode_png(open(os.path.join(workdir, "samples", "init.png"),
-                                 "rb").read()).numpy()
+    self.assertIn("features: classifier", result.stderr)
+    self.assertIn("step 2/2", result.stderr)
+    grid = tf.io.decode_png(open(os.path.join(
+        workdir, "samples", "step_0000002.png"), "rb").read()).numpy()
     # 6 images of 32 px tile as 3 columns x 2 rows with 2 px padding.
     self.assertEqual(grid.shape, (2 * 34 + 2, 3 * 34 + 2, 3))
     self.assertGreater(grid.std(), 0)
 
+    result = run_train(*tiny_flags(workdir, "--train_steps=4", "--seed=3"))
+    self.assertEqual(result.returncode, 0, result.stderr)
+    self.assertRegex(result.stderr, r"resuming from .*ckpt-2 at step 2")
+    summary = json.load(open(os.path.join(workdir, "result.json")))
+    self.assertEqual((summary["step"], summary["steps_this_run"]), (4, 2))
+
+  def testKilledAnyTimeAndRestarted_BitIdenticalToUninterrupted(self):
+    base = self.get_temp_dir()
+    straight = os.path.join(base, "straight")
+    result = run_train(*tiny_flags(straight, "--train_steps=10"))
+    self.assertEqual(result.returncode, 0, result.stderr)
+
+    killed = os.path.join(base, "killed")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "slt_tf.train",
+         *tiny_flags(killed, "--train_steps=10")], cwd=REPO, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    index = os.path.join(killed, "checkpoints", "ckpt-4.index")
+    deadline = time.time() + 240
+    while not os.path.exists(index) and process.poll() is None:
+      self.assertLess(time.time(), deadline)
+      time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)  # Mid-run, no chance to clean up.
+    process.wait()
+    self.assertEqual(process.returncode, -signal.SIGKILL)
+    result = run_train(*tiny_flags(killed, "--train_steps=10"))
+    self.assertEqual(result.returncode, 0, result.stderr)
+    self.assertIn("resuming from", result.stderr)
+
+    path_a, a = checkpoint_values(straight)
+    path_b, b = checkpoint_values(killed)
+    self.assertEqual(os.path.basename(path_a), os.path.basename(path_b))
+    self.assertCountEqual(a, b)
+    for name in a:
+      self.assertAllEqual(a[name], b[name], msg=name)
+
   @parameterized.parameters(
       ("--keep_ratio=0", "--keep_ratio"), ("--keep_ratio=1.5", "--keep_ratio"),
       ("--arch=dcgan", "--arch"), ("--resolution=48", "--resolution"),
-      ("--mode=sparse", "--mode"), ("--num_classes=3", "--num_classes"))
+      ("--mode=sparse", "--mode"), ("--num_classes=3", "--num_classes"),
+      ("--batch_size=1", "--batch_size"), ("--train_steps=0", "--train_steps"),
+      ("--features=alexnet", "--features"), ("--feature_bn=none",
+                                             "--feature_bn"),
+      ("--lr_schedule=step", "--lr_schedule"), ("--strategy=tpu",
+                                                "--strategy"),
+      ("--learning_rate=-1", "--learning_rate"), ("--beta1=1", "--beta1"),
+      ("--cpu_replicas=2", "--cpu_replicas"),
+      ("--dataset=folder:/nonexistent/dir", "--dataset"),
+      ("--dataset=no_such_dataset_xyz", "--dataset"),
+      ("--features=vgg19_bn", "--feature_weights"),
+      ("--feature_weights=/nonexistent/w.npz", "--feature_weights"))
   def testBadFlag_OneLineErrorNonZeroExitNoOutput(self, flag, name):
     workdir = os.path.join(self.get_temp_dir(), "bad")
-    result = run_train(f"--workdir={workdir}", flag)
+    result = run_train("--flagfile=configs/demo.cfg", f"--workdir={workdir}",
+                       f"--data_dir={testutil.data_dir()}", flag)
     self.assertNotEqual(result.returncode, 0)
     last = result.stderr.strip().splitlines()[-1]
     self.assertIn(name, last)
+    self.assertNotIn("Traceback", result.stderr)
+    self.assertFalse(os.path.exists(workdir))
+
+  @parameterized.parameters("gfmn.cfg", "sngan.cfg", "bigGAN.cfg")
+  def testPaperConfig_ValidFlagsThenClearMissingDatasetError(self, name):
+    workdir = os.path.join(self.get_temp_dir(), "paper")
+    result = run_train(f"--flagfile=configs/{name}", f"--workdir={workdir}",
+                       f"--data_dir={self.get_temp_dir()}")
+    self.assertNotEqual(result.returncode, 0)
+    last = result.stderr.strip().splitlines()[-1]
+    self.assertRegex(last, r"^error: --dataset '(celeb_a|lsun/bedroom)' is "
+                     r"not prepared .*tfds build")
     self.assertNotIn("Traceback", result.stderr)
     self.assertFalse(os.path.exists(workdir))
 

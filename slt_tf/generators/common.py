@@ -107,10 +107,12 @@ def batch_norm(name=None) -> keras.layers.BatchNormalization:
 
   Moving statistics update in training calls and are used in inference calls.
   Momentum and epsilon are PyTorch's defaults (0.1 -> Keras 0.9, 1e-5), as in the
-  authors' code.
+  authors' code. Statistics are synchronised across replicas, so that a batch
+  split over devices normalises as the whole batch would.
   """
   return keras.layers.BatchNormalization(
-      center=False, scale=False, momentum=0.9, epsilon=1e-5, name=name)
+      center=False, scale=False, momentum=0.9, epsilon=1e-5, synchronized=True,
+      name=name)
 
 
 def upsample(name=None) -> keras.layers.UpSampling2D:

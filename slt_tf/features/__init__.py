@@ -1,0 +1,133 @@
+"""Frozen feature extractors for moment matching: images in [-1, 1] -> (B, D).
+
+``build(name, resolution, weights, bn_mode)`` returns a ``FeatureExtractor``:
+
+* ``vgg19_bn``: the paper's extractor, torchvision layout, 16 ReLU outputs;
+  weights from an ``.npz`` of torchvision's ``vgg19_bn`` state dict (make one
+  with ``python -m slt_tf.features.convert``).
+* ``vgg19``: Keras's VGG19 (no batch norm); weights ``imagenet`` (downloaded by
+  Keras; needs internet) or a path to its ``..._notop.h5`` file.
+* ``classifier``: a small net trained on the dataset's own labels
+  (``slt_tf.features.classifier``); weights from its cached file.
+
+``weights="random"`` gives random weights, for benchmarks and tests only.
+"""
+
+import dataclasses
+import os
+from typing import Optional
+
+import keras
+import numpy as np
+
+from slt_tf import cache
+from slt_tf.initializers import check_name
+from slt_tf.features import classifier
+from slt_tf.features import vgg
+
+EXTRACTORS = ("vgg19_bn", "vgg19", "classifier")
+BN_MODES = vgg.BN_MODES
+RANDOM = "random"
+
+
+class WeightsError(ValueError):
+  """A weights file that cannot be used; the message names the flag and file."""
+
+
+@dataclasses.dataclass
+class FeatureExtractor:
+  """A frozen feature model and what identifies it.
+
+  Attributes:
+    model: Keras model, images (B, H, W, 3) in [-1, 1] -> features (B, D).
+    name: extractor name, one of ``EXTRACTORS``.
+    weights: the weights' source (a path, "imagenet" or "random").
+    weights_id: digest of the weights file ("imagenet"/"random" otherwise).
+    bn_mode: "batch" or "inference" (VGG19-BN only; "none" otherwise).
+  """
+  model: keras.Model
+  name: str
+  weights: str
+  weights_id: str
+  bn_mode: str
+
+  @property
+  def feature_dim(self) -> int:
+    return int(self.model.output.shape[-1])
+
+  def describe(self) -> str:
+    return (f"{self.name} (weights {self.weights}, id {self.weights_id}, "
+            f"batch norm {self.bn_mode}, {self.feature_dim:,} features)")
+
+  def cache_identity(self) -> dict:
+    return {"extractor": self.name, "weights_id": self.weights_id,
+            "bn_mode": self.bn_mode, "feature_dim": self.feature_dim}
+
+
+def check_weights(name: str, weights: Optional[str]) -> None:
+  """Fails fast, before any work, on a weights argument that cannot work."""
+  try:
+    check_name(name, EXTRACTORS, "features")
+  except ValueError as e:
+    raise WeightsError(str(e)) from None
+  if name == "classifier" and weights is None:
+    return  # Trained on the dataset by the search, then loaded from the cache.
+  if weights == RANDOM or (name == "vgg19" and weights == "imagenet"):
+    return
+  if not weights:
+    raise WeightsError(
+        f"feature_weights is required for features={name!r}: a file path"
+        + (" or 'imagenet'" if name == "vgg19" else
+           " (an .npz made by `python -m slt_tf.features.convert` from "
+           "torchvision's vgg19_bn state dict)") + ", or 'random' for tests")
+  if not os.path.isfile(weights):
+    raise WeightsError(f"feature_weights: no such file {weights!r}")
+  if not os.access(weights, os.R_OK):
+    raise WeightsError(f"feature_weights: cannot read {weights!r}")
+
+
+def build(name: str, resolution: int, weights: Optional[str],
+          bn_mode: str = "batch", seed: int = 0) -> FeatureExtractor:
+  """Builds a frozen extractor (see the module doc).
+
+  Args:
+    name: one of ``EXTRACTORS``.
+    resolution: image size.
+    weights: weights file, "imagenet" (vgg19 only) or "random".
+    bn_mode: VGG19-BN batch norm: "batch" (the authors') or "inference".
+    seed: seed of random weights.
+
+  Raises:
+    WeightsError: the weights cannot be loaded.
+  """
+  check_weights(name, weights)
+  keras.utils.set_random_seed(seed)
+  if name == "vgg19_bn":
+    model = vgg.vgg19_bn(resolution, bn_mode)
+    if weights != RANDOM:
+      try:
+        with np.load(weights, allow_pickle=False) as arrays:
+          vgg.load_torchvision_arrays(model, arrays, weights)
+      except WeightsError:
+        raise
+      except Exception as e:  # pylint: disable=broad-except
+        raise WeightsError(f"feature_weights: {weights}: {e}") from None
+  elif name == "vgg19":
+    bn_mode = "none"
+    try:
+      model = vgg.keras_vgg19(resolution,
+                              None if weights == RANDOM else weights)
+    except Exception as e:  # pylint: disable=broad-except
+      hint = (" (no internet? pass a path to Keras's "
+              "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5)"
+              if weights == "imagenet" else "")
+      raise WeightsError(f"feature_weights: {weights}: {e}{hint}") from None
+  else:
+    bn_mode = "none"
+    try:
+      model = classifier.load_features(weights, resolution)
+    except ValueError as e:
+      raise WeightsError(f"feature_weights: {e}") from None
+  weights_id = (weights if weights in (RANDOM, "imagenet")
+                else cache.file_digest(weights))
+  return FeatureExtractor(model, name, weights, weights_id, bn_mode)

@@ -1,0 +1,126 @@
+"""A small classifier trained on the dataset's own labels, as a feature net.
+
+Where no pretrained extractor can be had (the embedded default, offline), the
+search matches the moments of a network trained on the target data, which GFMN
+also does. Training is seeded and its result cached (``slt_tf.cache``) under a
+key of the dataset, split, resolution, seed and recipe, so every run with the
+same key uses the same weights file.
+"""
+
+from typing import Tuple
+
+from absl import logging
+import keras
+import numpy as np
+import tensorflow as tf
+
+from slt_tf import cache
+from slt_tf import data
+
+# Bump when the architecture or the training recipe changes: old cache entries
+# then no longer match.
+RECIPE = "convnet-32-64-128/adam1e-3/epochs3/batch64/v1"
+_WIDTHS = (32, "M", 64, "M", 128, "M")
+EPOCHS, BATCH_SIZE, LEARNING_RATE = 3, 64, 1e-3
+
+
+def networks(resolution: int, num_classes: int
+             ) -> Tuple[keras.Model, keras.Model]:
+  """(classifier, feature model) sharing their layers; inputs in [-1, 1].
+
+  The feature model returns the 3 ReLU outputs, flattened and concatenated.
+  """
+  images = keras.Input((resolution, resolution, 3), name="images")
+  # Digits on a zero background train several times faster than on -1.
+  x = keras.layers.Rescaling(0.5, offset=0.5, name="to_unit")(images)
+  taps, i = [], 0
+  for w in _WIDTHS:
+    if w == "M":
+      x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
+    else:
+      x = keras.layers.Conv2D(w, 3, padding="same", activation="relu",
+                              name=f"conv_{i}")(x)
+      taps.append(keras.layers.Flatten()(x))
+    i += 1
+  logits = keras.layers.Dense(num_classes, name="logits")(
+      keras.layers.Flatten()(x))
+  classifier = keras.Model(images, logits, name="classifier")
+  features = keras.Model(images, keras.layers.Concatenate(name="features")(taps),
+                         name="classifier_features")
+  return classifier, features
+
+
+def cache_key(dataset: str, resolution: int, seed: int) -> dict:
+  return {"kind": "classifier", "dataset": dataset, "split": "train",
+          "resolution": resolution, "seed": seed, "recipe": RECIPE}
+
+
+def ensure_trained(dataset: str, resolution: int, seed: int, cache_dir: str,
+                   data_dir=None) -> Tuple[str, dict]:
+  """Trains the classifier on ``dataset``'s train split unless cached.
+
+  Args:
+    dataset: a labelled dataset (see ``slt_tf.data``).
+    resolution: image size.
+    seed: seed of the initial weights and the shuffling.
+    cache_dir: cache root.
+    data_dir: TFDS data directory.
+
+  Returns:
+    (path of the weights file, info dict with ``test_accuracy`` and
+    ``num_classes``).
+  """
+  key = cache_key(dataset, resolution, seed)
+  path = cache.entry_path(cache_dir, "classifier", key)
+  cached = cache.load(path, key)
+  if cached is not None:
+    return path, {"test_accuracy": float(cached["test_accuracy"]),
+                  "num_classes": int(cached["num_classes"])}
+  train = data.load(dataset, resolution, "train", data_dir, with_labels=True)
+  logging.info("training the %s classifier feature net on %d %s images "
+               "(%d epochs; cached afterwards in %s)", dataset, train.count,
+               dataset, EPOCHS, path)
+  keras.utils.set_random_seed(seed)
+  classifier, _ = networks(resolution, train.num_classes)
+  classifier.compile(
+      optimizer=keras.optimizers.Adam(LEARNING_RATE),
+      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+      metrics=["accuracy"])
+  classifier.fit(data.batched(train.dataset, BATCH_SIZE, shuffle_seed=seed,
+                              cache=True),
+                 epochs=EPOCHS, shuffle=False, verbose=0)  # Shuffled above.
+  accuracy = float("nan")
+  try:
+    test = data.load(dataset, resolution, "test", data_dir, with_labels=True)
+    accuracy = float(classifier.evaluate(
+        data.batched(test.dataset, 256), verbose=0, return_dict=True)
+        ["accuracy"])
+  except data.DataError:
+    logging.info("%s has no test split; held-out accuracy not measured",
+                 dataset)
+  weights = classifier.get_weights()
+  cache.save(path, key, {
+      **{f"w{i}": w for i, w in enumerate(weights)},
+      "test_accuracy": np.float64(accuracy),
+      "num_classes": np.int64(train.num_classes)})
+  logging.info("classifier feature net: held-out accuracy %.4f", accuracy)
+  return path, {"test_accuracy": accuracy, "num_classes": train.num_classes}
+
+
+def load_features(path: str, resolution: int) -> keras.Model:
+  """The feature model with the weights of a file from ``ensure_trained``."""
+  try:
+    with np.load(path, allow_pickle=False) as stored:
+      num_classes = int(stored["num_classes"])
+      weights = [stored[f"w{i}"] for i in
+                 range(sum(1 for k in stored.files if k.startswith("w")))]
+  except Exception as e:  # pylint: disable=broad-except
+    raise ValueError(f"{path}: not a classifier weights file ({e})") from None
+  classifier, features = networks(resolution, num_classes)
+  try:
+    classifier.set_weights(weights)
+  except ValueError as e:
+    raise ValueError(f"{path}: weights do not fit a {resolution}px "
+                     f"classifier ({e})") from None
+  features.trainable = False  # Shared layers: only after training, never before.
+  return features

@@ -1,0 +1,17 @@
+"""Test-session setup that must precede TensorFlow's initialisation.
+
+The CPU is split into two logical devices, so that MirroredStrategy tests can
+run two replicas on a machine without GPUs (single-device code keeps using
+/cpu:0). TensorFlow allows this only before its runtime starts, hence here.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0],
+    [tf.config.LogicalDeviceConfiguration()] * 2)

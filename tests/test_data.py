@@ -1,0 +1,109 @@
+"""Datasets: the embedded TFDS dataset, image folders, and clear failures."""
+
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from slt_tf import data
+from slt_tf import embedded_mnist
+import testutil
+
+
+def collect(images):
+  xs, ys = [], []
+  for x, y in data.batched(images.dataset, 500):
+    xs.append(x.numpy())
+    ys.append(y.numpy())
+  return np.concatenate(xs), np.concatenate(ys)
+
+
+class EmbeddedMnistTest(tf.test.TestCase):
+
+  def testSplits_400And100PerClassFromTheMlxtendFile(self):
+    train = data.load(data.EMBEDDED, 32, "train", testutil.data_dir(),
+                      with_labels=True)
+    test = data.load(data.EMBEDDED, 32, "test", testutil.data_dir(),
+                     with_labels=True)
+    self.assertEqual((train.count, test.count, train.num_classes),
+                     (4000, 1000, 10))
+    x_train, y_train = collect(train)
+    x_test, y_test = collect(test)
+    self.assertAllEqual(np.bincount(y_train), [400] * 10)
+    self.assertAllEqual(np.bincount(y_test), [100] * 10)
+    self.assertEqual(x_train.shape, (4000, 32, 32, 3))
+    # Independent reference: the raw CSV, padded by 2 black pixels per side.
+    raw = np.loadtxt(embedded_mnist.source_path(), delimiter=",")
+    pixels, labels = raw[:, :-1].reshape(-1, 28, 28), raw[:, -1]
+    for c in range(10):
+      of_class = pixels[labels == c]
+      expected_train = of_class[:400].sum(0) / 127.5 - 400
+      got = x_train[y_train == c, 2:30, 2:30, 0].sum(0)
+      self.assertAllClose(got, expected_train, atol=1e-2)
+      expected_test = of_class[400:].sum(0) / 127.5 - 100
+      self.assertAllClose(x_test[y_test == c, 2:30, 2:30, 1].sum(0),
+                          expected_test, atol=1e-2)
+    self.assertAllEqual(x_train[:, :2], -np.ones_like(x_train[:, :2]))
+    self.assertAllEqual(x_train[..., 0], x_train[..., 2])
+
+  def testResolution64_UpsampledToTheRequestedSize(self):
+    images = data.load(data.EMBEDDED, 64, "test", testutil.data_dir())
+    batch = next(iter(data.batched(images.dataset, 4)))
+    self.assertEqual(batch.shape, (4, 64, 64, 3))
+    self.assertBetween(float(tf.reduce_min(batch)), -1.0, -0.99)
+    self.assertLessEqual(float(tf.reduce_max(batch)), 1.0)
+
+
+class FolderTest(tf.test.TestCase):
+
+  def write(self, path, array):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+      f.write(tf.io.encode_png(array).numpy())
+
+  def testWideImage_ResizedShorterSideThenCenterCropped(self):
+    root = self.get_temp_dir()
+    image = np.zeros((64, 128, 3), np.uint8)
+    image[:, 32:96] = 255  # Exactly the center square survives the crop.
+    self.write(os.path.join(root, "a", "wide.png"), image)
+    gray = np.full((40, 40, 1), 51, np.uint8)
+    self.write(os.path.join(root, "b", "gray.png"), gray)
+    with open(os.path.join(root, "notes.txt"), "w") as f:
+      f.write("not an image")
+    images = data.load(f"folder:{root}", 32)
+    self.assertEqual(images.count, 2)
+    wide, grey = [x.numpy() for x in images.dataset]  # Sorted by path.
+    self.assertEqual(wide.shape, (32, 32, 3))
+    self.assertAllClose(wide[:, 1:-1], np.ones((32, 30, 3)), atol=1e-6)
+    self.assertAllClose(grey, np.full((32, 32, 3), 51 / 127.5 - 1), atol=1e-3)
+
+  def testMissingOrEmptyFolder_DataErrorNamingIt(self):
+    with self.assertRaisesRegex(data.DataError, "^dataset folder:.*no such"):
+      data.load("folder:/nonexistent/images", 32)
+    empty = self.get_temp_dir()
+    with self.assertRaisesRegex(data.DataError, "no images"):
+      data.check(f"folder:{empty}")
+    with self.assertRaisesRegex(data.DataError, "no labels"):
+      data.load(f"folder:{empty}", 32, with_labels=True)
+
+
+class TfdsTest(tf.test.TestCase):
+
+  def testUnpreparedDataset_FailsAtOnceSayingHowToPrepareIt(self):
+    start = time.time()
+    with self.assertRaisesRegex(data.DataError,
+                                "^dataset 'celeb_a' is not prepared.*"
+                                "tfds build celeb_a.*--download"):
+      data.check("celeb_a", data_dir=self.get_temp_dir())
+    self.assertLess(time.time() - start, 10)
+
+  def testUnknownNameOrSplit_DataError(self):
+    with self.assertRaisesRegex(data.DataError, "not a TFDS dataset"):
+      data.check("no_such_dataset_xyz", data_dir=self.get_temp_dir())
+    with self.assertRaisesRegex(data.DataError, "no split 'validation'"):
+      data.check(data.EMBEDDED, "validation", testutil.data_dir())
+
+
+if __name__ == "__main__":
+  tf.test.main()

@@ -1,0 +1,97 @@
+"""Real statistics: streamed moments against NumPy, and the keyed cache."""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from slt_tf import cache
+from slt_tf import data
+from slt_tf import features
+from slt_tf import real_stats
+from slt_tf.features import classifier
+import testutil
+
+
+class StreamMomentsTest(tf.test.TestCase):
+
+  def testUnevenBatchesFarFromZero_MatchNumPyUnbiasedMoments(self):
+    rng = np.random.default_rng(0)
+    x = rng.normal(1000.0, 0.5, size=(103, 7)).astype(np.float32)
+    batches = [x[:10], x[10:11], x[11:64], x[64:]]
+    mean, var, count = real_stats.stream_moments(batches, lambda b: b)
+    self.assertEqual(count, 103)
+    x64 = x.astype(np.float64)
+    self.assertAllClose(mean, x64.mean(0), rtol=1e-12)
+    self.assertAllClose(var, x64.var(0, ddof=1), rtol=1e-9)
+
+  def testOneImage_Refused(self):
+    with self.assertRaisesRegex(ValueError, "at least 2 images"):
+      real_stats.stream_moments([np.zeros((1, 3))], lambda b: b)
+
+
+class CacheTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    path, _ = classifier.ensure_trained(data.EMBEDDED, 32, 0,
+                                        testutil.shared_dir("cache"),
+                                        testutil.data_dir())
+    cls.extractor = features.build("classifier", 32, path)
+
+  def stats(self, cache_dir, max_images=40, batch_size=16):
+    return real_stats.load_or_compute(
+        self.extractor, data.EMBEDDED, 32, "train", batch_size, cache_dir,
+        testutil.data_dir(), max_images)
+
+  def testComputedThenCached_EqualNumPyOverAllFeatures(self):
+    cache_dir = self.get_temp_dir()
+    mean, var, key = self.stats(cache_dir)
+    images = data.load(data.EMBEDDED, 32, "train", testutil.data_dir())
+    x = next(iter(data.batched(images.dataset, 40)))
+    f = self.extractor.model(x).numpy().astype(np.float64)
+    self.assertAllClose(mean, f.mean(0), rtol=1e-5, atol=1e-6)
+    self.assertAllClose(var, f.var(0, ddof=1), rtol=1e-4, atol=1e-6)
+    path = cache.entry_path(cache_dir, "real_stats", key)
+    mtime = os.path.getmtime(path)
+    again_mean, _, again_key = self.stats(cache_dir)
+    self.assertEqual((again_key, os.path.getmtime(path)), (key, mtime))
+    self.assertAllEqual(again_mean, mean)
+
+  def testChangedCountOrBatch_NewEntryNeverTheOldOne(self):
+    cache_dir = self.get_temp_dir()
+    _, _, key = self.stats(cache_dir, max_images=40)
+    _, _, other = self.stats(cache_dir, max_images=24)
+    _, _, batch = self.stats(cache_dir, max_images=40, batch_size=8)
+    self.assertEqual((key["count"], other["count"]), (40, 24))
+    paths = {cache.entry_path(cache_dir, "real_stats", k)
+             for k in (key, other, batch)}
+    self.assertLen(paths, 3)
+
+  def testEntryWithAnotherKeyOrCorrupted_Recomputed(self):
+    cache_dir = self.get_temp_dir()
+    mean, var, key = self.stats(cache_dir)
+    path = cache.entry_path(cache_dir, "real_stats", key)
+    # A file at the right name but holding another key (e.g. stale weights).
+    cache.save(path, dict(key, weights_id="0123456789abcdef"),
+               {"mean": np.zeros_like(mean), "variance": np.zeros_like(var)})
+    recomputed, _, _ = self.stats(cache_dir)
+    self.assertAllClose(recomputed, mean)
+    with open(path, "r+b") as f:
+      f.truncate(100)
+    recomputed, _, _ = self.stats(cache_dir)
+    self.assertAllClose(recomputed, mean)
+    self.assertIsNotNone(cache.load(path, key))  # Rewritten whole.
+
+  def testCacheLoad_MissingFileNoneAndKeyChecked(self):
+    path = os.path.join(self.get_temp_dir(), "x", "entry.npz")
+    self.assertIsNone(cache.load(path, {"a": 1}))
+    cache.save(path, {"a": 1}, {"v": np.arange(3)})
+    self.assertAllEqual(cache.load(path, {"a": 1})["v"], np.arange(3))
+    self.assertIsNone(cache.load(path, {"a": 2}))
+    self.assertEqual(os.listdir(os.path.dirname(path)), ["entry.npz"])
+
+
+if __name__ == "__main__":
+  tf.test.main()

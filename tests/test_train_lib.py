@@ -1,0 +1,213 @@
+"""The search loop in-process: one-step runs on the embedded digits.
+
+Feature nets are the small digits classifier and real statistics use 256
+images, so each run takes seconds; everything else is the real code path.
+"""
+
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+
+import numpy as np
+from tensorboard.backend.event_processing import event_accumulator
+import tensorflow as tf
+
+from slt_tf import generators
+from slt_tf import layers
+from slt_tf import train_lib
+from slt_tf.generators import TicketOptions
+import testutil
+
+
+def checkpoint_tensors(workdir):
+  path = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+  reader = tf.train.load_checkpoint(path)
+  return {name: reader.get_tensor(name)
+          for name in reader.get_variable_to_shape_map()
+          if not name.startswith(("_CHECKPOINTABLE", "save_counter"))}
+
+
+def masked_arrays(generator, attribute):
+  """{layer path: array} of one variable of every masked layer."""
+  return {l.path: getattr(l, attribute).numpy()
+          for l in layers.masked_layers(generator)
+          if getattr(l, attribute) is not None}
+
+
+class SearchTest(tf.test.TestCase):
+
+  def testTicketSearch_ScoresMoveKernelsBitIdenticalOutputsWritten(self):
+    config = testutil.tiny_config(self.get_temp_dir() + "/run")
+    result = train_lib.run(config, "--flag=value\n")
+    self.assertEqual(result["step"], 4)
+    self.assertTrue(np.isfinite(result["metrics"]["loss"]))
+
+    fresh = generators.build(config.arch, **config.generator_kwargs())
+    found = train_lib.restore_generator(config)
+    kernels, fresh_kernels = (masked_arrays(found, "kernel"),
+                              masked_arrays(fresh, "kernel"))
+    scores, fresh_scores = (masked_arrays(found, "scores"),
+                            masked_arrays(fresh, "scores"))
+    self.assertLen(kernels, 11)
+    self.assertCountEqual(scores, kernels)
+    for path, kernel in kernels.items():
+      # Frozen kernels are bit-identical to a fresh draw; every score moved.
+      self.assertAllEqual(kernel, fresh_kernels[path], msg=path)
+      self.assertNotAllClose(scores[path], fresh_scores[path], msg=path)
+
+    workdir = config.workdir
+    self.assertEqual(open(os.path.join(workdir, "flags.txt")).read(),
+                     "--flag=value\n")
+    self.assertEqual(json.load(open(os.path.join(workdir, "config.json"))),
+                     json.loads(config.to_json()))
+    for step in (2, 4):
+      self.assertTrue(os.path.exists(
+          os.path.join(workdir, "samples", f"step_{step:07d}.png")))
+    events = event_accumulator.EventAccumulator(
+        os.path.join(workdir, "tensorboard"),
+        size_guidance={event_accumulator.TENSORS: 0})
+    events.Reload()
+    tags = set(events.Tags()["tensors"])
+    for tag in ("loss/loss", "loss/loss_mean", "loss/loss_var",
+                "loss/mean_mse", "loss/var_mse", "learning_rate",
+                "steps_per_second", "kept_fraction/total", "mask_flip_rate",
+                "samples"):
+      self.assertIn(tag, tags)
+    self.assertTrue(any(t.startswith("scores/") for t in tags))
+    kept = tf.make_ndarray(events.Tensors("kept_fraction/total")[-1].tensor_proto)
+    self.assertAllClose(kept, 0.1, atol=0.01)
+
+  def testDenseMode_TrainsKernelsAndHasNoScores(self):
+    config = testutil.tiny_config(
+        self.get_temp_dir() + "/dense", train_steps=2,
+        ticket=TicketOptions(mode="dense", seed=1))
+    train_lib.run(config)
+    fresh = generators.build(config.arch, **config.generator_kwargs())
+    trained = train_lib.restore_generator(config)
+    self.assertEmpty(masked_arrays(trained, "scores"))
+    kernels = masked_arrays(trained, "kernel")
+    fresh_kernels = masked_arrays(fresh, "kernel")
+    self.assertLen(kernels, 11)
+    for path, kernel in kernels.items():
+      self.assertNotAllClose(kernel, fresh_kernels[path], msg=path)
+
+  def testResume_SecondRunContinuesAndEqualsOneLongRun(self):
+    base = self.get_temp_dir()
+    straight = testutil.tiny_config(base + "/straight", train_steps=6,
+                                    checkpoint_every=3)
+    train_lib.run(straight)
+    split = dataclasses.replace(straight, workdir=base + "/split",
+                                train_steps=3)
+    self.assertEqual(train_lib.run(split)["steps_this_run"], 3)
+    resumed = train_lib.run(dataclasses.replace(split, train_steps=6))
+    self.assertEqual((resumed["step"], resumed["steps_this_run"]), (6, 3))
+    a, b = checkpoint_tensors(straight.workdir), checkpoint_tensors(
+        base + "/split")
+    self.assertCountEqual(a, b)
+    for name in a:
+      self.assertAllEqual(a[name], b[name], msg=name)
+
+  def testWorkdirOfAnotherConfiguration_RefusedBeforeAnyWork(self):
+    config = testutil.tiny_config(self.get_temp_dir() + "/w", train_steps=1)
+    train_lib.run(config)
+    other = dataclasses.replace(
+        config, ticket=TicketOptions(keep_ratio=0.3, seed=1))
+    with self.assertRaisesRegex(train_lib.RunError,
+                                "^workdir: .*keep_ratio.*0.1.*0.3"):
+      train_lib.run(other)
+
+  def testGlobalMaskScope_KeepsTheGlobalFraction(self):
+    config = testutil.tiny_config(
+        self.get_temp_dir() + "/global", train_steps=2,
+        ticket=TicketOptions(mask_scope="global", seed=1))
+    result = train_lib.run(config)
+    self.assertTrue(np.isfinite(result["metrics"]["loss"]))
+    thresholds = masked_arrays(train_lib.restore_generator(config),
+                               "score_threshold")
+    self.assertLen(thresholds, 11)
+    values = {float(v) for v in thresholds.values()}
+    self.assertLen(values, 1)  # One shared threshold...
+    self.assertGreater(values.pop(), 0)  # ... that was actually set.
+
+
+class TensorBoardServerTest(tf.test.TestCase):
+
+  def testRealServerOnLocalhost_ServesTheSearchSummaries(self):
+    config = testutil.tiny_config(self.get_temp_dir() + "/tb", train_steps=2)
+    train_lib.run(config)
+    logdir = os.path.join(config.workdir, "tensorboard")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tensorboard.main", f"--logdir={logdir}", "--host=127.0.0.1", "--port=0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+      url, deadline = None, time.time() + 120
+      while url is None and time.time() < deadline:
+        line = server.stdout.readline()
+        self.assertTrue(line or server.poll() is None, "tensorboard exited")
+        match = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
+        url = match.group(1) if match else None
+      self.assertIsNotNone(url, "tensorboard never printed its address")
+
+      def tags(plugin):
+        for _ in range(100):  # The first scan of the logdir takes a moment.
+          with urllib.request.urlopen(f"{url}/data/plugin/{plugin}/tags",
+                                      timeout=30) as response:
+            found = json.load(response).get(".", {})
+          if found:
+            return set(found)
+          time.sleep(0.2)
+        return set()
+
+      scalars = tags("scalars")
+      for tag in ("loss/loss", "loss/mean_mse", "learning_rate",
+                  "steps_per_second", "kept_fraction/total",
+                  "mask_flip_rate"):
+        self.assertIn(tag, scalars)
+      self.assertEqual(tags("images"), {"samples"})
+      self.assertTrue(any(t.startswith("scores/") for t in
+                          tags("histograms")))
+    finally:
+      server.terminate()
+      server.wait(timeout=30)
+
+
+class ReplicaTest(tf.test.TestCase):
+
+  def testTwoCpuReplicas_SameSearchAsOneDevice(self):
+    base = self.get_temp_dir()
+    one = testutil.tiny_config(base + "/one", train_steps=2)
+    two = dataclasses.replace(one, workdir=base + "/two", strategy="mirrored",
+                              cpu_replicas=2)
+    result_one = train_lib.run(one)
+    result_two = train_lib.run(two)
+    self.assertEqual(result_two["step"], 2)
+    # The loss is that of the global batch's moments on both.
+    for name, value in result_one["metrics"].items():
+      self.assertAllClose(result_two["metrics"][name], value, rtol=1e-4,
+                          msg=name)
+    fresh = masked_arrays(
+        generators.build(one.arch, **one.generator_kwargs()), "scores")
+    a = masked_arrays(train_lib.restore_generator(one), "scores")
+    b = masked_arrays(train_lib.restore_generator(two), "scores")
+    self.assertCountEqual(a, b)
+    moved = sum(np.abs(a[k] - fresh[k]).sum() for k in a)
+    differ = sum(np.abs(a[k] - b[k]).sum() for k in a)
+    # Adam's first steps are about lr * sign(g), so the order of float sums
+    # shows up where gradients nearly cancel; a wrong split (per-replica
+    # statistics) changes the steps themselves, by as much as they move.
+    self.assertGreater(moved, 0)
+    self.assertLess(differ / moved, 0.01)
+    stats_one = train_lib.restore_generator(one).non_trainable_weights
+    stats_two = train_lib.restore_generator(two).non_trainable_weights
+    for u, v in zip(stats_one, stats_two):
+      if "moving" in u.path:  # Synchronised batch-norm statistics.
+        self.assertAllClose(u.numpy(), v.numpy(), rtol=1e-3, atol=1e-5,
+                            msg=u.path)
+
+if __name__ == "__main__":
+  tf.test.main()
