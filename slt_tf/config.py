@@ -162,6 +162,13 @@ class TrainConfig:
   def to_json(self) -> str:
     return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
+  @classmethod
+  def from_json(cls, text: str) -> "TrainConfig":
+    """The inverse of ``to_json`` (e.g. a workdir's ``config.json``)."""
+    values = json.loads(text)
+    values["ticket"] = TicketOptions(**values.get("ticket", {}))
+    return cls(**values)
+
   def identity(self) -> dict:
     """The fields a resumed run must share with the run that made the workdir."""
     full = json.loads(self.to_json())

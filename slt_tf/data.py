@@ -20,6 +20,7 @@ import dataclasses
 import os
 from typing import Optional, Tuple
 
+from absl import logging
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -105,7 +106,10 @@ def _tfds_builder(name: str, data_dir: Optional[str], download: bool):
   if builder.is_prepared():
     return builder
   if name == EMBEDDED:
-    builder.download_and_prepare()  # Local files only.
+    logging.info("preparing %s from %s in %s (local files, no download)",
+                 name, embedded_mnist.source_path(), builder.data_dir_root)
+    tfds.disable_progress_bar()
+    builder.download_and_prepare()
     return builder
   if not download:
     raise DataError(

@@ -26,7 +26,7 @@ The forward pass uses ``W * M``; the backward pass is straight-through
 (``slt_tf.masking``), so ``dL/dscores = dL/d(W*M) * W * sign(scores)``.
 """
 
-from typing import Iterable, List, Optional, Sequence
+from typing import List, Optional
 
 import keras
 from keras import ops

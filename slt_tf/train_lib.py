@@ -282,27 +282,60 @@ def _train_step_fn(config: TrainConfig, strategy, state: _State):
   return train_step
 
 
-def _write_samples(config: TrainConfig, state: _State, writer, step: int,
-                   sample_fn) -> str:
+def check_inputs(config: TrainConfig) -> None:
+  """Fails fast, before any work, on a dataset or weights that cannot work.
+
+  Raises:
+    data.DataError, features.WeightsError: naming the flag and what is wrong.
+  """
+  data.check(config.dataset, config.split, config.data_dir, config.download)
+  if config.features == "classifier" and not config.feature_weights:
+    data.load(config.dataset, config.resolution, config.split,
+              config.data_dir, with_labels=True)  # Fails without labels.
+  else:
+    features_lib.check_weights(config.features, config.feature_weights)
+
+
+def _log_progress(config: TrainConfig, writer, step: int, metrics: dict,
+                  lr: float, rate: float) -> None:
+  with writer.as_default(step=step):
+    for name, value in metrics.items():
+      tf.summary.scalar(f"loss/{name}", value)
+    tf.summary.scalar("learning_rate", lr)
+    tf.summary.scalar("steps_per_second", rate)
+  logging.info(
+      "step %d/%d  loss %.4g (mean %.4g, var %.4g)  mse mean %.3g var %.3g  "
+      "%.2f steps/s  ETA %s", step, config.train_steps, metrics["loss"],
+      metrics["loss_mean"], metrics["loss_var"], metrics["mean_mse"],
+      metrics["var_mse"], rate,
+      _format_eta((config.train_steps - step) / max(rate, 1e-9)))
+
+
+def _write_samples_and_masks(config: TrainConfig, state: _State, writer,
+                             step: int, sample_fn, monitor: MaskMonitor):
+  """The fixed-z grid (PNG and TensorBoard), kept fractions, flip rate and
+  score histograms."""
   grid = images.make_grid(np.asarray(sample_fn()))
   path = os.path.join(config.workdir, "samples", f"step_{step:07d}.png")
   images.write_png(path, grid)
   with writer.as_default(step=step):
     tf.summary.image("samples", grid[None], max_outputs=1)
-  return path
-
-
-def _write_mask_summaries(monitor: MaskMonitor, state: _State, writer,
-                          step: int, histograms: bool) -> Dict[str, float]:
+  if not monitor.layers:
+    logging.info("step %d: samples %s", step, path)
+    return
+  if config.ticket.mask_scope == "global":
+    layers.update_global_thresholds(state.generator)
   stats = monitor.measure()
   with writer.as_default(step=step):
     for name, value in stats.items():
       tf.summary.scalar(name, value)
-    if histograms:
-      for layer in monitor.layers:
-        for v in layer.score_variables():
-          tf.summary.histogram(f"scores/{layer.path}/{v.name}", v)
-  return stats
+    for layer in monitor.layers:
+      for v in layer.score_variables():
+        tf.summary.histogram(f"scores/{layer.path}/{v.name}", v)
+  logging.info("step %d: samples %s; kept %.4f, mask flip rate %s", step,
+               path, stats["kept_fraction/total"],
+               f"{stats['mask_flip_rate']:.4g}" if "mask_flip_rate" in stats
+               else "n/a")
 
 
 def checkpoint_dir(workdir: str) -> str:
@@ -355,12 +388,7 @@ def run(config: TrainConfig, flags_text: str = "") -> dict:
   if config.batch_size % strategy.num_replicas_in_sync:
     raise RunError(f"batch_size: {config.batch_size} is not divisible by the "
                    f"{strategy.num_replicas_in_sync} replicas")
-  data.check(config.dataset, config.split, config.data_dir, config.download)
-  if config.features == "classifier" and not config.feature_weights:
-    data.load(config.dataset, config.resolution, config.split,
-              config.data_dir, with_labels=True)  # Fails without labels.
-  else:
-    features_lib.check_weights(config.features, config.feature_weights)
+  check_inputs(config)
   chief = is_chief(strategy)
   reused = (_prepare_workdir(config, flags_text) if chief else
             os.path.exists(os.path.join(config.workdir, "config.json")))
@@ -424,28 +452,11 @@ def run(config: TrainConfig, flags_text: str = "") -> dict:
       rate = (step - window_step) / max(now - window_start, 1e-9)
       window_start, window_step = now, step
       lr = float(schedule(step - 1) if callable(schedule) else schedule)
-      with writer.as_default(step=step):
-        for name, value in metrics.items():
-          tf.summary.scalar(f"loss/{name}", value)
-        tf.summary.scalar("learning_rate", lr)
-        tf.summary.scalar("steps_per_second", rate)
-      logging.info(
-          "step %d/%d  loss %.4g (mean %.4g, var %.4g)  mse mean %.3g var "
-          "%.3g  %.2f steps/s  ETA %s", step, config.train_steps,
-          metrics["loss"], metrics["loss_mean"], metrics["loss_var"],
-          metrics["mean_mse"], metrics["var_mse"], rate,
-          _format_eta((config.train_steps - step) / max(rate, 1e-9)))
+      _log_progress(config, writer, step, metrics, lr, rate)
     if chief and (step % config.sample_every == 0 or
                   step == config.train_steps):
-      path = _write_samples(config, state, writer, step, sample_fn)
-      if monitor.layers:
-        if config.ticket.mask_scope == "global":
-          layers.update_global_thresholds(state.generator)
-        stats = _write_mask_summaries(monitor, state, writer, step, True)
-        logging.info("step %d: samples %s; kept %.4f, mask flip rate %s",
-                     step, path, stats["kept_fraction/total"],
-                     f"{stats['mask_flip_rate']:.4g}"
-                     if "mask_flip_rate" in stats else "n/a")
+      _write_samples_and_masks(config, state, writer, step, sample_fn,
+                               monitor)
     if step % config.checkpoint_every == 0 or step == config.train_steps:
       saved = manager.save(checkpoint_number=step)
       logging.info("step %d: checkpoint %s", step, saved)

@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -98,6 +99,48 @@ class TrainEntryPointTest(tf.test.TestCase, parameterized.TestCase):
     self.assertCountEqual(a, b)
     for name in a:
       self.assertAllEqual(a[name], b[name], msg=name)
+
+  def testTwoWorkersOnLocalhost_SameSearchAsOneProcess(self):
+    """MultiWorkerMirroredStrategy: two real worker processes over gRPC."""
+    base = self.get_temp_dir()
+    single = os.path.join(base, "single")
+    result = run_train(*tiny_flags(single, "--train_steps=4"))
+    self.assertEqual(result.returncode, 0, result.stderr)
+
+    ports = []
+    for _ in range(2):
+      with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        ports.append(s.getsockname()[1])
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    multi = os.path.join(base, "multi")
+    workers = []
+    for index in range(2):
+      env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="",
+                 TF_CONFIG=json.dumps({"cluster": cluster, "task": {
+                     "type": "worker", "index": index}}))
+      workers.append(subprocess.Popen(
+          [sys.executable, "-m", "slt_tf.train",
+           *tiny_flags(multi, "--train_steps=4", "--strategy=multi_worker")],
+          cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+          stderr=subprocess.PIPE, text=True))
+    try:
+      errors = [w.communicate(timeout=240)[1] for w in workers]
+    finally:
+      for w in workers:
+        w.kill()
+    for w, err in zip(workers, errors):
+      self.assertEqual(w.returncode, 0, err[-3000:])
+    self.assertIn("2 replica(s), global batch 8", errors[0])
+    # The chief (worker 0) writes the run; the other worker's scratch is gone.
+    self.assertCountEqual(
+        os.listdir(multi), ["checkpoints", "config.json", "flags.txt",
+                            "result.json", "samples", "tensorboard"])
+    one = json.load(open(os.path.join(single, "result.json")))["metrics"]
+    two = json.load(open(os.path.join(multi, "result.json")))["metrics"]
+    for name, value in one.items():
+      self.assertAllClose(two[name], value, rtol=1e-4, msg=name)
+    self.assertLess(testutil.score_disagreement(single, multi), 0.01)
 
   @parameterized.parameters(
       ("--keep_ratio=0", "--keep_ratio"), ("--keep_ratio=1.5", "--keep_ratio"),

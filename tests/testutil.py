@@ -6,7 +6,12 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
+
 from slt_tf import data
+from slt_tf import generators
+from slt_tf import layers
+from slt_tf import train_lib
 from slt_tf.config import TrainConfig
 from slt_tf.generators import TicketOptions
 
@@ -51,3 +56,31 @@ def run_module(module: str, *args, timeout=300, env=None):
   return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO,
                         env=full_env, capture_output=True, text=True,
                         timeout=timeout)
+
+
+def workdir_config(workdir: str) -> TrainConfig:
+  with open(os.path.join(workdir, "config.json")) as f:
+    return TrainConfig.from_json(f.read())
+
+
+def score_disagreement(workdir_a: str, workdir_b: str) -> float:
+  """How far two searches' scores differ, relative to how far they moved.
+
+  sum |a - b| / sum |a - initial| over every score of the two workdirs' latest
+  checkpoints. Two replica splits of one search differ only by the order of
+  float sums: Adam's first steps are about lr * sign(g), so entries whose
+  gradient nearly cancels may flip, but in aggregate the ratio stays well
+  below 1%. A search that is not the same (e.g. per-replica statistics) moves
+  every score differently, by about as much as it moves at all.
+  """
+  config_a, config_b = workdir_config(workdir_a), workdir_config(workdir_b)
+  scores = lambda g: {l.path: l.scores.numpy()
+                      for l in layers.masked_layers(g) if l.scores is not None}
+  initial = scores(generators.build(config_a.arch,
+                                    **config_a.generator_kwargs()))
+  a = scores(train_lib.restore_generator(config_a))
+  b = scores(train_lib.restore_generator(config_b))
+  assert set(a) == set(b) == set(initial) and a, (set(a), set(b))
+  moved = sum(np.abs(a[k] - initial[k]).sum() for k in a)
+  assert moved > 0, "the scores never moved"
+  return sum(np.abs(a[k] - b[k]).sum() for k in a) / moved

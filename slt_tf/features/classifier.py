@@ -12,7 +12,6 @@ from typing import Tuple
 from absl import logging
 import keras
 import numpy as np
-import tensorflow as tf
 
 from slt_tf import cache
 from slt_tf import data

@@ -19,7 +19,6 @@ ticket, where nothing is trained, it is fixed at 1 so that the attention path
 contributes.
 """
 
-import math
 from typing import Sequence
 
 import keras
