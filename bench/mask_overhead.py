@@ -13,7 +13,6 @@ Prints one JSON line.
 
 import json
 import statistics
-import time
 
 from absl import app
 from absl import flags
@@ -22,6 +21,7 @@ import tensorflow as tf
 
 from slt_tf import layers as masked
 from slt_tf import masking
+import timing
 
 _BATCH = flags.DEFINE_integer("batch_size", 64, "Batch size.")
 _WIDTH = flags.DEFINE_integer("width", 512, "Channels of the first stage.")
@@ -50,15 +50,6 @@ def build_stack(mode: str, width: int, nz: int, keep_ratio: float,
   x = masked.MaskedConv2D(3, 3, padding="same", activation="tanh", seed=seed,
                           **common)(x)
   return keras.Model(z, x)
-
-
-def _median_seconds(fn, repeats):
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
 
 
 def main(argv):
@@ -96,7 +87,7 @@ def main(argv):
   # Interleave so that machine drift hits all variants alike.
   for _ in range(_REPEATS.value):
     for name, fn in variants.items():
-      samples[name].append(_median_seconds(fn, 1))
+      samples[name].append(timing.median_seconds(fn, 1))
   med = {name: statistics.median(v) for name, v in samples.items()}
   n_weights = sum(int(tf.size(l.kernel)) for l in mask_layers)
   print(json.dumps({

@@ -62,6 +62,11 @@ class TrainConfig:
       "default", "mirrored" or "multi_worker" (TF_CONFIG).
     cpu_replicas: with "mirrored" and no GPU, split the CPU into this many
       logical devices (for testing multi-replica code on CPU).
+    eval_every: steps between evaluations on the held-out selection split,
+      which keep the best checkpoint in ``best/`` (0: never).
+    eval_samples: N of those evaluations.
+    eval_backbone, eval_backbone_weights: their backbone (see
+      ``slt_tf.features.backbones``).
   """
   workdir: str
   arch: str = "gfmn"
@@ -94,6 +99,10 @@ class TrainConfig:
   sample_every: int = 500
   strategy: str = "auto"
   cpu_replicas: int = 1
+  eval_every: int = 0
+  eval_samples: int = 1000
+  eval_backbone: str = "auto"
+  eval_backbone_weights: Optional[str] = None
 
   def __post_init__(self):
     if not self.workdir:
@@ -126,6 +135,10 @@ class TrainConfig:
                  "log_every", "sample_every", "cpu_replicas"):
       if getattr(self, name) < 1:
         raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+    if self.eval_every < 0:
+      raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
+    if self.eval_samples < 2:
+      raise ValueError(f"eval_samples must be >= 2, got {self.eval_samples}")
     if self.max_real_images < 0:
       raise ValueError(f"max_real_images must be >= 0, got "
                        f"{self.max_real_images}")

@@ -131,10 +131,40 @@ def check(dataset: str, split: str = "train", data_dir: Optional[str] = None,
   if dataset.startswith(FOLDER_PREFIX):
     _folder_files(dataset[len(FOLDER_PREFIX):])
     return
-  builder = _tfds_builder(dataset, data_dir, download)
-  if split not in builder.info.splits:
+  _split_size(_tfds_builder(dataset, data_dir, download), dataset, split)
+
+
+def _split_size(builder, dataset: str, split: str) -> int:
+  try:
+    return builder.info.splits[split].num_examples
+  except (KeyError, ValueError):
     raise DataError(f"dataset {dataset!r} has no split {split!r}; it has "
-                    f"{sorted(builder.info.splits)}")
+                    f"{sorted(builder.info.splits)} (slices such as "
+                    "'test[:50%]' work too)") from None
+
+
+def held_out_splits(dataset: str, data_dir: Optional[str] = None
+                    ) -> Tuple[str, str]:
+  """(selection split, report split): two disjoint splits outside ``train``.
+
+  Checkpoints are selected on the first and metrics reported on the second,
+  never on the split used for selection. With a ``test`` and a ``validation``
+  split these are (validation, test); with one of them, its two halves.
+
+  Raises:
+    DataError: image folders and TFDS datasets without a held-out split.
+  """
+  if dataset.startswith(FOLDER_PREFIX):
+    raise DataError(f"dataset {dataset!r}: image folders have no held-out "
+                    "split to evaluate on")
+  splits = set(_tfds_builder(dataset, data_dir, False).info.splits)
+  if {"validation", "test"} <= splits:
+    return "validation", "test"
+  for name in ("test", "validation"):
+    if name in splits:
+      return f"{name}[:50%]", f"{name}[50%:]"
+  raise DataError(f"dataset {dataset!r} has no test or validation split "
+                  f"(it has {sorted(splits)})")
 
 
 def load(dataset: str, resolution: int, split: str = "train",
@@ -178,7 +208,7 @@ def load(dataset: str, resolution: int, split: str = "train",
   else:
     fn = lambda ex: preprocess(ex["image"], resolution)
   ds = ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-  return Images(ds, builder.info.splits[split].num_examples, num_classes)
+  return Images(ds, _split_size(builder, dataset, split), num_classes)
 
 
 def batched(ds: tf.data.Dataset, batch_size: int,

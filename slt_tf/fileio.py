@@ -1,6 +1,8 @@
 """Atomic file writing: outputs are complete or absent, never half-written."""
 
 import io
+import json
+import math
 import os
 import tempfile
 
@@ -27,3 +29,19 @@ def write_npz(path: str, arrays: dict) -> None:
   buffer = io.BytesIO()
   np.savez(buffer, **arrays)
   write_atomic(path, buffer.getvalue())
+
+
+def _finite_or_none(value):
+  if isinstance(value, float) and not math.isfinite(value):
+    return None
+  if isinstance(value, dict):
+    return {k: _finite_or_none(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_finite_or_none(v) for v in value]
+  return value
+
+
+def write_json(path: str, value) -> None:
+  """Writes strict JSON atomically; NaN and infinities become null."""
+  write_atomic(path, json.dumps(_finite_or_none(value), indent=2,
+                                sort_keys=True, allow_nan=False).encode())

@@ -18,6 +18,7 @@ from slt_tf import initializers
 from slt_tf import layers
 from slt_tf import train_lib
 from slt_tf.config import TrainConfig
+from slt_tf.features import backbones
 from slt_tf.generators import TicketOptions
 
 _WORKDIR = flags.DEFINE_string(
@@ -106,6 +107,15 @@ _SAMPLE_EVERY = flags.DEFINE_integer(
 _STRATEGY = flags.DEFINE_string(
     "strategy", "auto", f"{config_lib.STRATEGIES}; auto: MirroredStrategy on "
     "2+ GPUs, else one device; multi_worker reads TF_CONFIG.")
+_EVAL_EVERY = flags.DEFINE_integer(
+    "eval_every", 0, "Steps between evaluations (FID etc.) on the held-out "
+    "selection split, keeping the best checkpoint in WORKDIR/best (0: never).")
+_EVAL_SAMPLES = flags.DEFINE_integer("eval_samples", 1000,
+                                     "N of those evaluations.")
+_EVAL_BACKBONE = flags.DEFINE_string(
+    "eval_backbone", "auto", "Their backbone: inception, digits, or auto.")
+_EVAL_BACKBONE_WEIGHTS = flags.DEFINE_string(
+    "eval_backbone_weights", None, "Inception weights for those evaluations.")
 _CPU_REPLICAS = flags.DEFINE_integer(
     "cpu_replicas", 1, "With --strategy=mirrored and no GPU: split the CPU "
     "into this many replicas (testing).")
@@ -134,7 +144,9 @@ def config_from_flags() -> TrainConfig:
       checkpoint_every=_CHECKPOINT_EVERY.value,
       keep_checkpoints=_KEEP_CHECKPOINTS.value, log_every=_LOG_EVERY.value,
       sample_every=_SAMPLE_EVERY.value, strategy=_STRATEGY.value,
-      cpu_replicas=_CPU_REPLICAS.value)
+      cpu_replicas=_CPU_REPLICAS.value, eval_every=_EVAL_EVERY.value,
+      eval_samples=_EVAL_SAMPLES.value, eval_backbone=_EVAL_BACKBONE.value,
+      eval_backbone_weights=_EVAL_BACKBONE_WEIGHTS.value)
 
 
 def main(argv):
@@ -147,7 +159,8 @@ def main(argv):
     sys.exit(f"error: --{e}")
   try:
     train_lib.run(config, flags.FLAGS.flags_into_string())
-  except (train_lib.RunError, data.DataError, features.WeightsError) as e:
+  except (train_lib.RunError, data.DataError, features.WeightsError,
+          backbones.BackboneError) as e:
     sys.exit(f"error: --{e}")
   except FloatingPointError as e:
     sys.exit(f"error: {e}")

@@ -282,6 +282,56 @@ def _train_step_fn(config: TrainConfig, strategy, state: _State):
   return train_step
 
 
+class BestKeeper:
+  """Evaluates on the selection split and keeps the best checkpoint.
+
+  The best generator (lowest FID on ``data.held_out_splits(...)[0]``) is
+  written to ``WORKDIR/best/ckpt-STEP`` and named in ``best/best.json``; the
+  report split is never looked at here.
+  """
+
+  def __init__(self, config: TrainConfig, state: "_State"):
+    # Imported here: evaluate_lib imports this module.
+    from slt_tf import evaluate_lib  # pylint: disable=g-import-not-at-top
+    self._lib = evaluate_lib
+    self.config, self.state = config, state
+    self.split = data.held_out_splits(config.dataset, config.data_dir)[0]
+    self.evaluator = evaluate_lib.Evaluator(
+        config, self.split, config.eval_samples, config.eval_backbone,
+        config.eval_backbone_weights, config.cache_dir)
+    self.key = evaluate_lib.metric_name("fid", self.evaluator.backbone.name,
+                                        self.evaluator.n)
+    self.directory = os.path.join(config.workdir, evaluate_lib.BEST)
+    self.best = None
+    best_json = os.path.join(self.directory, "best.json")
+    if os.path.exists(best_json):
+      with open(best_json) as f:
+        self.best = json.load(f)
+
+  def __call__(self, step: int) -> None:
+    values = self.evaluator.evaluate(self.state.generator)
+    self._lib.write_result(self.config.workdir, self.split, step, {
+        "metrics": values, "step": step, "split": self.split,
+        "backbone": self.evaluator.backbone.name, "n": self.evaluator.n})
+    value = values[self.key]
+    if self.best is not None and not value < self.best["value"]:
+      return
+    name = f"ckpt-{step}"
+    tf.train.Checkpoint(generator=self.state.generator,
+                        step=self.state.step).write(
+                            os.path.join(self.directory, name))
+    previous = self.best["checkpoint"] if self.best else None
+    self.best = {"checkpoint": name, "step": step, "metric": self.key,
+                 "value": value, "split": self.split}
+    fileio.write_json(os.path.join(self.directory, "best.json"), self.best)
+    if previous and previous != name:
+      for path in tf.io.gfile.glob(os.path.join(self.directory,
+                                                previous + ".*")):
+        tf.io.gfile.remove(path)
+    logging.info("step %d: new best %s %.4g on %s, saved in %s", step,
+                 self.key, value, self.split, self.directory)
+
+
 def check_inputs(config: TrainConfig) -> None:
   """Fails fast, before any work, on a dataset or weights that cannot work.
 
@@ -432,6 +482,7 @@ def run(config: TrainConfig, flags_text: str = "") -> dict:
   if monitor.layers:
     monitor.measure()  # Baseline of the flip rate.
 
+  keeper = BestKeeper(config, state) if config.eval_every and chief else None
   schedule = _learning_rate(config)
   step = int(state.step.numpy())
   start_step, metrics = step, {}
@@ -457,6 +508,9 @@ def run(config: TrainConfig, flags_text: str = "") -> dict:
                   step == config.train_steps):
       _write_samples_and_masks(config, state, writer, step, sample_fn,
                                monitor)
+    if keeper and (step % config.eval_every == 0 or
+                   step == config.train_steps):
+      keeper(step)
     if step % config.checkpoint_every == 0 or step == config.train_steps:
       saved = manager.save(checkpoint_number=step)
       logging.info("step %d: checkpoint %s", step, saved)
@@ -468,6 +522,5 @@ def run(config: TrainConfig, flags_text: str = "") -> dict:
             "seconds": time.time() - run_start, "metrics": metrics,
             "parameters": counts, "features": state.extractor.describe(),
             "checkpoint": manager.latest_checkpoint}
-  fileio.write_atomic(os.path.join(config.workdir, "result.json"),
-                      json.dumps(result, indent=2, sort_keys=True).encode())
+  fileio.write_json(os.path.join(config.workdir, "result.json"), result)
   return result

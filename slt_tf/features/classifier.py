@@ -7,6 +7,7 @@ key of the dataset, split, resolution, seed and recipe, so every run with the
 same key uses the same weights file.
 """
 
+import dataclasses
 from typing import Tuple
 
 from absl import logging
@@ -16,24 +17,51 @@ import numpy as np
 from slt_tf import cache
 from slt_tf import data
 
-# Bump when the architecture or the training recipe changes: old cache entries
-# then no longer match.
-RECIPE = "convnet-32-64-128/adam1e-3/epochs3/batch64/v1"
-_WIDTHS = (32, "M", 64, "M", 128, "M")
-EPOCHS, BATCH_SIZE, LEARNING_RATE = 3, 64, 1e-3
+BATCH_SIZE, LEARNING_RATE = 64, 1e-3
 
 
-def networks(resolution: int, num_classes: int
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+  """Architecture and training of one classifier.
+
+  Attributes:
+    name: cache identity; change it whenever anything below changes, so that
+      old cache entries no longer match.
+    widths: conv widths, "M" for a 2x2 max pool.
+    hidden: width of a ReLU dense layer before the logits (0: none).
+    epochs: training epochs.
+    taps: features returned: "relus" (every conv ReLU, flattened and
+      concatenated) or "hidden" (the dense layer).
+  """
+  name: str
+  widths: tuple
+  hidden: int
+  epochs: int
+  taps: str
+
+
+# The moment-matching feature net of the embedded default.
+FEATURE_NET = Recipe("convnet-32-64-128/adam1e-3/epochs3/batch64/v1",
+                     (32, "M", 64, "M", 128, "M"), 0, 3, "relus")
+# The domain evaluator (SPEC section 5): another architecture, trained with a
+# fixed seed, so it is independent of the feature net the search matched and
+# the same for every run it compares.
+EVALUATOR = Recipe("evaluator-64-128-256-fc256/adam1e-3/epochs5/batch64/v1",
+                   (64, "M", 128, "M", 256, "M"), 256, 5, "hidden")
+RECIPE = FEATURE_NET.name
+
+
+def networks(resolution: int, num_classes: int, recipe: Recipe = FEATURE_NET
              ) -> Tuple[keras.Model, keras.Model]:
   """(classifier, feature model) sharing their layers; inputs in [-1, 1].
 
-  The feature model returns the 3 ReLU outputs, flattened and concatenated.
+  The feature model returns the recipe's taps (see ``Recipe``).
   """
   images = keras.Input((resolution, resolution, 3), name="images")
   # Digits on a zero background train several times faster than on -1.
   x = keras.layers.Rescaling(0.5, offset=0.5, name="to_unit")(images)
   taps, i = [], 0
-  for w in _WIDTHS:
+  for w in recipe.widths:
     if w == "M":
       x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
     else:
@@ -41,21 +69,28 @@ def networks(resolution: int, num_classes: int
                               name=f"conv_{i}")(x)
       taps.append(keras.layers.Flatten()(x))
     i += 1
-  logits = keras.layers.Dense(num_classes, name="logits")(
-      keras.layers.Flatten()(x))
+  x = keras.layers.Flatten()(x)
+  if recipe.hidden:
+    x = keras.layers.Dense(recipe.hidden, activation="relu", name="hidden")(x)
+  logits = keras.layers.Dense(num_classes, name="logits")(x)
   classifier = keras.Model(images, logits, name="classifier")
-  features = keras.Model(images, keras.layers.Concatenate(name="features")(taps),
-                         name="classifier_features")
+  if recipe.taps == "hidden":
+    output = x
+  else:
+    output = keras.layers.Concatenate(name="features")(taps)
+  features = keras.Model(images, output, name="classifier_features")
   return classifier, features
 
 
-def cache_key(dataset: str, resolution: int, seed: int) -> dict:
+def cache_key(dataset: str, resolution: int, seed: int,
+              recipe: Recipe = FEATURE_NET) -> dict:
   return {"kind": "classifier", "dataset": dataset, "split": "train",
-          "resolution": resolution, "seed": seed, "recipe": RECIPE}
+          "resolution": resolution, "seed": seed, "recipe": recipe.name}
 
 
 def ensure_trained(dataset: str, resolution: int, seed: int, cache_dir: str,
-                   data_dir=None) -> Tuple[str, dict]:
+                   data_dir=None, recipe: Recipe = FEATURE_NET
+                   ) -> Tuple[str, dict]:
   """Trains the classifier on ``dataset``'s train split unless cached.
 
   Args:
@@ -64,30 +99,31 @@ def ensure_trained(dataset: str, resolution: int, seed: int, cache_dir: str,
     seed: seed of the initial weights and the shuffling.
     cache_dir: cache root.
     data_dir: TFDS data directory.
+    recipe: ``FEATURE_NET`` or ``EVALUATOR``.
 
   Returns:
     (path of the weights file, info dict with ``test_accuracy`` and
     ``num_classes``).
   """
-  key = cache_key(dataset, resolution, seed)
+  key = cache_key(dataset, resolution, seed, recipe)
   path = cache.entry_path(cache_dir, "classifier", key)
   cached = cache.load(path, key)
   if cached is not None:
     return path, {"test_accuracy": float(cached["test_accuracy"]),
                   "num_classes": int(cached["num_classes"])}
   train = data.load(dataset, resolution, "train", data_dir, with_labels=True)
-  logging.info("training the %s classifier feature net on %d %s images "
-               "(%d epochs; cached afterwards in %s)", dataset, train.count,
-               dataset, EPOCHS, path)
+  logging.info("training the %s classifier (%s) on %d images (%d epochs; "
+               "cached afterwards in %s)", dataset, recipe.name, train.count,
+               recipe.epochs, path)
   keras.utils.set_random_seed(seed)
-  classifier, _ = networks(resolution, train.num_classes)
+  classifier, _ = networks(resolution, train.num_classes, recipe)
   classifier.compile(
       optimizer=keras.optimizers.Adam(LEARNING_RATE),
       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
       metrics=["accuracy"])
   classifier.fit(data.batched(train.dataset, BATCH_SIZE, shuffle_seed=seed,
                               cache=True),
-                 epochs=EPOCHS, shuffle=False, verbose=0)  # Shuffled above.
+                 epochs=recipe.epochs, shuffle=False, verbose=0)  # Shuffled above.
   accuracy = float("nan")
   try:
     test = data.load(dataset, resolution, "test", data_dir, with_labels=True)
@@ -102,12 +138,19 @@ def ensure_trained(dataset: str, resolution: int, seed: int, cache_dir: str,
       **{f"w{i}": w for i, w in enumerate(weights)},
       "test_accuracy": np.float64(accuracy),
       "num_classes": np.int64(train.num_classes)})
-  logging.info("classifier feature net: held-out accuracy %.4f", accuracy)
+  logging.info("classifier %s: held-out accuracy %.4f", recipe.name, accuracy)
   return path, {"test_accuracy": accuracy, "num_classes": train.num_classes}
 
 
-def load_features(path: str, resolution: int) -> keras.Model:
+def load_features(path: str, resolution: int, recipe: Recipe = FEATURE_NET
+                  ) -> keras.Model:
   """The feature model with the weights of a file from ``ensure_trained``."""
+  return load_networks(path, resolution, recipe)[1]
+
+
+def load_networks(path: str, resolution: int, recipe: Recipe = FEATURE_NET
+                  ) -> Tuple[keras.Model, keras.Model]:
+  """(classifier, feature model) with the weights of an ``ensure_trained`` file."""
   try:
     with np.load(path, allow_pickle=False) as stored:
       num_classes = int(stored["num_classes"])
@@ -115,11 +158,12 @@ def load_features(path: str, resolution: int) -> keras.Model:
                  range(sum(1 for k in stored.files if k.startswith("w")))]
   except Exception as e:  # pylint: disable=broad-except
     raise ValueError(f"{path}: not a classifier weights file ({e})") from None
-  classifier, features = networks(resolution, num_classes)
+  classifier, features = networks(resolution, num_classes, recipe)
   try:
     classifier.set_weights(weights)
   except ValueError as e:
     raise ValueError(f"{path}: weights do not fit a {resolution}px "
                      f"classifier ({e})") from None
-  features.trainable = False  # Shared layers: only after training, never before.
-  return features
+  # Shared layers: frozen only after training, never before.
+  classifier.trainable = features.trainable = False
+  return classifier, features

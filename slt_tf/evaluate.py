@@ -1,0 +1,67 @@
+r"""Evaluates a found ticket: FID, KID, precision/recall/density/coverage.
+
+  python -m slt_tf.evaluate --workdir=workdirs/demo [--num_samples=10000]
+
+Reads the run's ``config.json``, restores the latest checkpoint (or
+``--checkpoint=best`` / a prefix), compares N generated images with N images of
+a held-out split through a named backbone, and writes
+``eval/step_N_<split>.json`` and TensorBoard scalars under the workdir.
+"""
+
+import json
+import sys
+
+from absl import app
+from absl import flags
+
+from slt_tf import data
+from slt_tf import evaluate_lib
+from slt_tf import train_lib
+from slt_tf.features import backbones
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "The search's workdir.")
+_CHECKPOINT = flags.DEFINE_string(
+    "checkpoint", "latest", "'latest', 'best' (kept by --eval_every during "
+    "the search), or a checkpoint prefix.")
+_SAVED_MODEL = flags.DEFINE_string(
+    "saved_model", None, "Evaluate this exported SavedModel of the run "
+    "(serving_default: z -> uint8 images) instead of a checkpoint.")
+_NUM_SAMPLES = flags.DEFINE_integer(
+    "num_samples", 10000, "N real and N generated images (capped at the "
+    "split's size).")
+_SPLIT = flags.DEFINE_string(
+    "split", None, "Real split; default: the held-out report split (e.g. "
+    "test[50%:] for mnist_embedded), never the one the search selected on.")
+_BACKBONE = flags.DEFINE_string(
+    "backbone", "auto", f"{backbones.BACKBONES} or auto (digits for "
+    "mnist_embedded, else inception).")
+_BACKBONE_WEIGHTS = flags.DEFINE_string(
+    "backbone_weights", None, "Inception weights: a path to Keras's notop .h5 "
+    "file, or 'imagenet' (downloads).")
+_CACHE_DIR = flags.DEFINE_string("cache_dir", None, "Cache directory (default: "
+                                 "the run's, else ~/.cache/slt_tf).")
+_BATCH_SIZE = flags.DEFINE_integer("batch_size", 100, "Images per batch.")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the evaluation latents.")
+
+
+def main(argv):
+  if len(argv) > 1:
+    sys.exit(f"error: unexpected arguments {argv[1:]}")
+  if not _WORKDIR.value:
+    sys.exit("error: --workdir is required")
+  if _NUM_SAMPLES.value < 2:
+    sys.exit(f"error: --num_samples must be >= 2, got {_NUM_SAMPLES.value}")
+  try:
+    result = evaluate_lib.evaluate_workdir(
+        _WORKDIR.value, _CHECKPOINT.value, _SPLIT.value, _SAVED_MODEL.value,
+        num_samples=_NUM_SAMPLES.value, backbone=_BACKBONE.value,
+        backbone_weights=_BACKBONE_WEIGHTS.value, cache_dir=_CACHE_DIR.value,
+        batch_size=_BATCH_SIZE.value, seed=_SEED.value)
+  except (train_lib.RunError, data.DataError, backbones.BackboneError) as e:
+    sys.exit(f"error: --{e}")
+  print(json.dumps({k: v for k, v in result["metrics"].items()}, indent=2))
+  print(f"wrote {result['path']}")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,249 @@
+"""Evaluation of a found ticket: FID, KID, PRDC (and IS) on a held-out split.
+
+``Evaluator`` holds a backbone and the cached real activations of one split;
+``Evaluator.evaluate(generator)`` samples N images from fixed latents and
+returns metrics named ``<metric>_<backbone>_<N>`` (e.g. ``fid_digits_500``), so
+numbers from different backbones or sample counts are never confused.
+``evaluate_workdir`` evaluates a run's checkpoint and writes a JSON file and
+TensorBoard scalars.
+"""
+
+import json
+import os
+import re
+import time
+from typing import Dict, Optional
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+from slt_tf import cache
+from slt_tf import data
+from slt_tf import fileio
+from slt_tf import metrics
+from slt_tf import train_lib
+from slt_tf.config import TrainConfig
+from slt_tf.features import backbones
+
+_EVAL_SEED = 0xE7A1
+BEST = "best"
+
+
+def metric_name(metric: str, backbone: str, n: int) -> str:
+  """``fid_digits_500``, ``fid_inception_10k``: metric, backbone and N."""
+  count = f"{n // 1000}k" if n % 1000 == 0 else str(n)
+  return f"{metric}_{backbone}_{count}"
+
+
+def split_label(split: str) -> str:
+  """A file-name-safe, unique form of a split: ``test[:50%]`` ->
+  ``test_to50pct``, ``test[50%:]`` -> ``test_50pctto``."""
+  label = split.replace("%", "pct").replace(":", "to").replace("[", "_")
+  return re.sub(r"[^A-Za-z0-9_.-]+", "", label)
+
+
+class Evaluator:
+  """A backbone plus the real activations of ``split``, for repeated use.
+
+  Args:
+    config: the run's configuration (dataset, resolution, latent size).
+    split: the real split compared against.
+    num_samples: N, real and generated; capped at the split's size.
+    backbone: one of ``backbones.BACKBONES``, or "auto".
+    backbone_weights: weights of the inception backbone.
+    cache_dir: cache of real activations and the digits evaluator.
+    batch_size: images per backbone call.
+    seed: seed of the evaluation latents (the same for every checkpoint).
+  """
+
+  def __init__(self, config: TrainConfig, split: str, num_samples: int = 10000,
+               backbone: str = "auto", backbone_weights: Optional[str] = None,
+               cache_dir: Optional[str] = None, batch_size: int = 100,
+               seed: int = 0):
+    if num_samples < 2:
+      raise ValueError(f"num_samples must be >= 2, got {num_samples}")
+    self.config, self.split, self.batch_size = config, split, batch_size
+    self.seed = seed
+    cache_dir = cache_dir or config.cache_dir or cache.default_dir()
+    name = (backbones.default_backbone(config.dataset) if backbone == "auto"
+            else backbone)
+    self.backbone = backbones.build(name, config.resolution, backbone_weights,
+                                    config.dataset, cache_dir,
+                                    config.data_dir)
+    real = data.load(config.dataset, config.resolution, split,
+                     config.data_dir)
+    self.n = min(num_samples, real.count)
+    key = {"kind": "real_activations", "dataset": config.dataset,
+           "split": split, "resolution": config.resolution, "count": self.n,
+           "backbone": name, "weights_id": self.backbone.weights_id}
+    path = cache.entry_path(cache_dir, "real_activations", key)
+    cached = cache.load(path, key)
+    if cached is None:
+      start = time.time()
+      acts, _ = backbones.activations(
+          self.backbone, data.batched(real.dataset.take(self.n), batch_size))
+      cache.save(path, key, {"activations": acts})
+      logging.info("real activations: %d %s/%s images through %s in %.1f s, "
+                   "cached in %s", self.n, config.dataset, split,
+                   self.backbone.describe(), time.time() - start, path)
+    else:
+      acts = cached["activations"]
+    self.real = acts
+    self.real_moments = metrics.mean_and_covariance(acts)
+
+  def generated_images(self, generator):
+    """Batches of N images from fixed latents, in inference mode."""
+    config = self.config
+    sample = tf.function(lambda inputs: generator(inputs, training=False))
+    for start in range(0, self.n, self.batch_size):
+      b = min(self.batch_size, self.n - start)
+      seed = tf.constant([self.seed ^ _EVAL_SEED, start], tf.int64)
+      z = tf.random.stateless_normal([b, config.latent_size], seed=seed)
+      if config.num_classes:
+        labels = tf.random.stateless_uniform([b], seed=seed + [0, 1 << 40],
+                                             maxval=config.num_classes,
+                                             dtype=tf.int32)
+        yield sample([z, labels])
+      else:
+        yield sample(z)
+
+  def evaluate(self, generator) -> Dict[str, float]:
+    """Named metrics of ``generator`` against the real split."""
+    start = time.time()
+    fake, logits = backbones.activations(self.backbone,
+                                         self.generated_images(generator))
+    name = lambda m: metric_name(m, self.backbone.name, self.n)
+    result = {
+        name("fid"): metrics.frechet_distance_from_moments(
+            *self.real_moments, *metrics.mean_and_covariance(fake))}
+    kid, kid_std = metrics.kernel_distance(self.real, fake)
+    result[name("kid")] = kid
+    result[name("kid_std")] = kid_std
+    for key, value in metrics.prdc(self.real, fake).items():
+      result[name(key)] = value
+    if logits is not None:
+      result[name("is")] = metrics.inception_score(logits)
+    logging.info("evaluated %d samples against %s in %.1f s: %s", self.n,
+                 self.split, time.time() - start,
+                 ", ".join(f"{k} {v:.4g}" for k, v in result.items()))
+    return result
+
+
+class SavedModelGenerator:
+  """A TF Serving SavedModel used as a generator, for evaluating an export.
+
+  The SavedModel must have the ``serving_default`` signature of
+  ``python -m slt_tf.export``: input ``z`` (float32, [None, nz]) and, for
+  conditional BigGAN, ``label`` (int32, [None]); output ``images`` (uint8,
+  [None, H, W, 3]). Images are mapped back to [-1, 1].
+  """
+
+  def __init__(self, path: str):
+    try:
+      # Held: the signature's variables live only as long as the loaded object.
+      self.loaded = tf.saved_model.load(path)
+      self.signature = self.loaded.signatures["serving_default"]
+    except Exception as e:  # pylint: disable=broad-except
+      raise train_lib.RunError(f"saved_model: {path} is not a SavedModel with "
+                               f"a serving_default signature ({e})") from None
+    inputs = self.signature.structured_input_signature[1]
+    outputs = self.signature.structured_outputs
+    if "z" not in inputs or "images" not in outputs:
+      raise train_lib.RunError(
+          f"saved_model: {path}: serving_default must take 'z' and return "
+          f"'images'; it takes {sorted(inputs)} and returns {sorted(outputs)}")
+
+  def __call__(self, inputs, training=False):
+    del training
+    if isinstance(inputs, (list, tuple)):
+      out = self.signature(z=inputs[0], label=tf.cast(inputs[1], tf.int32))
+    else:
+      out = self.signature(z=inputs)
+    return tf.cast(out["images"], tf.float32) / 127.5 - 1.0
+
+
+def resolve_checkpoint(workdir: str, checkpoint: Optional[str]) -> str:
+  """A checkpoint prefix from "latest" (or None), "best", or a path."""
+  if checkpoint in (None, "", "latest"):
+    path = tf.train.latest_checkpoint(train_lib.checkpoint_dir(workdir))
+    if not path:
+      raise train_lib.RunError(f"workdir: no checkpoint in "
+                               f"{train_lib.checkpoint_dir(workdir)}")
+    return path
+  if checkpoint == BEST:
+    best = os.path.join(workdir, BEST, "best.json")
+    if not os.path.exists(best):
+      raise train_lib.RunError(f"checkpoint: {best} does not exist (the "
+                               "search keeps a best checkpoint only with "
+                               "--eval_every)")
+    with open(best) as f:
+      return os.path.join(workdir, BEST, json.load(f)["checkpoint"])
+  if not tf.io.gfile.exists(checkpoint + ".index"):
+    raise train_lib.RunError(f"checkpoint: {checkpoint} is not a checkpoint "
+                             "prefix (no .index file)")
+  return checkpoint
+
+
+def checkpoint_step(path: str) -> int:
+  """The step a checkpoint was saved at (read from the checkpoint itself)."""
+  return int(tf.train.load_checkpoint(path).get_tensor(
+      "step/.ATTRIBUTES/VARIABLE_VALUE"))
+
+
+def write_result(workdir: str, split: str, step: int, result: dict,
+                 prefix: Optional[str] = None) -> str:
+  """Writes ``eval/step_N_<split>.json`` (or ``<prefix>_<split>.json``) and
+  TensorBoard scalars; returns the JSON path."""
+  name = prefix or f"step_{step:07d}"
+  path = os.path.join(workdir, "eval", f"{name}_{split_label(split)}.json")
+  fileio.write_json(path, result)  # KID's NaN error (one block) -> null.
+  writer = tf.summary.create_file_writer(os.path.join(
+      workdir, "tensorboard", f"{prefix or 'eval'}_{split_label(split)}"))
+  with writer.as_default(step=max(step, 0)):
+    for name, value in result["metrics"].items():
+      if np.isfinite(value):
+        tf.summary.scalar(f"eval/{name}", value)
+  writer.flush()
+  return path
+
+
+def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
+                     split: Optional[str] = None,
+                     saved_model: Optional[str] = None,
+                     **evaluator_kwargs) -> dict:
+  """Evaluates a run's checkpoint on a held-out split and writes the result.
+
+  Args:
+    workdir: the run's directory (its ``config.json`` defines the generator).
+    checkpoint: "latest" (default), "best", or a checkpoint prefix.
+    saved_model: evaluate this exported SavedModel of the run instead of a
+      checkpoint (see ``SavedModelGenerator``).
+    split: the real split; default: the report split of
+      ``data.held_out_splits``, never the one the search selected on.
+    **evaluator_kwargs: ``Evaluator`` arguments (num_samples, backbone, ...).
+
+  Returns:
+    {"metrics", "checkpoint", "step", "split", "backbone", "n", "path"}.
+  """
+  config_path = os.path.join(workdir, "config.json")
+  if not os.path.exists(config_path):
+    raise train_lib.RunError(f"workdir: {config_path} does not exist")
+  with open(config_path) as f:
+    config = TrainConfig.from_json(f.read())
+  if saved_model:
+    generator, path, step = SavedModelGenerator(saved_model), saved_model, -1
+  else:
+    path = resolve_checkpoint(workdir, checkpoint)
+    generator = train_lib.restore_generator(config, path)
+    step = checkpoint_step(path)
+  if split is None:
+    split = data.held_out_splits(config.dataset, config.data_dir)[1]
+  evaluator = Evaluator(config, split, **evaluator_kwargs)
+  result = {"metrics": evaluator.evaluate(generator), "checkpoint": path,
+            "step": step, "split": split, "backbone": evaluator.backbone.name,
+            "backbone_weights": evaluator.backbone.weights_id,
+            "n": evaluator.n, "dataset": config.dataset}
+  result["path"] = write_result(workdir, split, step, result,
+                                "saved_model" if saved_model else None)
+  return result

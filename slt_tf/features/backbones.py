@@ -1,0 +1,119 @@
+"""Evaluation backbones: the networks whose activations FID, KID and PRDC compare.
+
+* ``inception``: InceptionV3's 2048-d average-pool features at 299x299 (weights
+  from a file path, or "imagenet" where Keras can download them).
+* ``digits``: the domain evaluator for the embedded default (SPEC section 5), a
+  classifier of another architecture than the search's feature net, trained
+  with a fixed seed on the dataset's train split and cached; 256-d features of
+  its hidden layer, and logits for the Inception score.
+
+Numbers from different backbones are never comparable; every metric name
+carries its backbone (``slt_tf.evaluate_lib.metric_name``).
+"""
+
+import dataclasses
+from typing import Optional
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from slt_tf import cache
+from slt_tf import data
+from slt_tf.features import classifier
+
+BACKBONES = ("inception", "digits")
+INCEPTION_SIZE = 299
+EVALUATOR_SEED = 0
+
+
+class BackboneError(ValueError):
+  """A backbone that cannot be built; the message names the flag or file."""
+
+
+@dataclasses.dataclass
+class Backbone:
+  """A frozen evaluation network.
+
+  Attributes:
+    name: one of ``BACKBONES``.
+    features: model, images in [-1, 1] -> activations (B, D).
+    logits: model, images -> class logits (B, C), or None.
+    weights_id: digest of the weights (or "imagenet"/"random").
+  """
+  name: str
+  features: keras.Model
+  logits: Optional[keras.Model]
+  weights_id: str
+
+  def describe(self) -> str:
+    return (f"{self.name} (weights {self.weights_id}, "
+            f"{int(self.features.output.shape[-1])}-d activations)")
+
+
+def default_backbone(dataset: str) -> str:
+  """``digits`` for the embedded default, ``inception`` otherwise."""
+  return "digits" if dataset == data.EMBEDDED else "inception"
+
+
+def build(name: str, resolution: int, weights: Optional[str] = None,
+          dataset: str = data.EMBEDDED, cache_dir: Optional[str] = None,
+          data_dir: Optional[str] = None) -> Backbone:
+  """Builds a backbone (see the module doc).
+
+  Raises:
+    BackboneError: unknown name, missing weights, or a dataset without labels.
+  """
+  if name not in BACKBONES:
+    raise BackboneError(f"backbone must be one of {BACKBONES}, got {name!r}")
+  if name == "digits":
+    try:
+      path, _ = classifier.ensure_trained(
+          dataset, resolution, EVALUATOR_SEED, cache_dir or cache.default_dir(),
+          data_dir, classifier.EVALUATOR)
+    except data.DataError as e:
+      raise BackboneError(f"backbone: 'digits' needs a labelled dataset ({e})"
+                          ) from None
+    logits, features = classifier.load_networks(path, resolution,
+                                                classifier.EVALUATOR)
+    return Backbone(name, features, logits, cache.file_digest(path))
+  if not weights:
+    raise BackboneError(
+        "backbone_weights is required for 'inception': a path to Keras's "
+        "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5, or "
+        "'imagenet' (downloads; needs internet)")
+  try:
+    base = keras.applications.InceptionV3(
+        include_top=False, pooling="avg",
+        weights=None if weights == "random" else weights,
+        input_shape=(INCEPTION_SIZE, INCEPTION_SIZE, 3))
+  except Exception as e:  # pylint: disable=broad-except
+    raise BackboneError(f"backbone_weights: {weights}: {e}") from None
+  images = keras.Input((resolution, resolution, 3), name="images")
+  # Inception's own preprocessing maps pixels to [-1, 1]: ours already are.
+  resized = keras.layers.Resizing(INCEPTION_SIZE, INCEPTION_SIZE,
+                                  interpolation="bilinear")(images)
+  model = keras.Model(images, base(resized), name="inception_pool")
+  model.trainable = False
+  weights_id = (weights if weights in ("imagenet", "random")
+                else cache.file_digest(weights))
+  return Backbone(name, model, None, weights_id)
+
+
+def activations(backbone: Backbone, batches):
+  """(activations, logits or None) as float32 NumPy arrays over ``batches``."""
+  both = backbone.logits is not None
+  if both:
+    model = keras.Model(backbone.features.input,
+                        [backbone.features.output, backbone.logits.output])
+  fn = tf.function(lambda x: model(x) if both else backbone.features(x))
+  acts, logits = [], []
+  for batch in batches:
+    out = fn(batch)
+    if both:
+      acts.append(out[0].numpy())
+      logits.append(out[1].numpy())
+    else:
+      acts.append(out.numpy())
+  return (np.concatenate(acts).astype(np.float32),
+          np.concatenate(logits).astype(np.float32) if both else None)
