@@ -226,11 +226,7 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
   Returns:
     {"metrics", "checkpoint", "step", "split", "backbone", "n", "path"}.
   """
-  config_path = os.path.join(workdir, "config.json")
-  if not os.path.exists(config_path):
-    raise train_lib.RunError(f"workdir: {config_path} does not exist")
-  with open(config_path) as f:
-    config = TrainConfig.from_json(f.read())
+  config = train_lib.read_workdir_config(workdir)
   if saved_model:
     generator, path, step = SavedModelGenerator(saved_model), saved_model, -1
   else:

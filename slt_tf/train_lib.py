@@ -392,6 +392,22 @@ def checkpoint_dir(workdir: str) -> str:
   return os.path.join(workdir, "checkpoints")
 
 
+def read_workdir_config(workdir: str) -> TrainConfig:
+  """The ``TrainConfig`` a run wrote to its workdir.
+
+  Raises:
+    RunError: naming the workdir, when it has no readable ``config.json``.
+  """
+  path = os.path.join(workdir, "config.json")
+  try:
+    with open(path) as f:
+      return TrainConfig.from_json(f.read())
+  except FileNotFoundError:
+    raise RunError(f"workdir: {path} does not exist") from None
+  except (OSError, ValueError, TypeError) as e:
+    raise RunError(f"workdir: {path} is unreadable ({e})") from None
+
+
 def restore_generator(config: TrainConfig, checkpoint: Optional[str] = None
                       ) -> keras.Model:
   """The generator of a run, with a checkpoint's scores and statistics.

@@ -1,7 +1,6 @@
 """Evaluation: the evaluate library and CLI, best-checkpoint selection, the
 backbones, and the keep-ratio sweep, on tiny searches of the embedded digits."""
 
-import dataclasses
 import json
 import os
 

@@ -58,11 +58,6 @@ def run_module(module: str, *args, timeout=300, env=None):
                         timeout=timeout)
 
 
-def workdir_config(workdir: str) -> TrainConfig:
-  with open(os.path.join(workdir, "config.json")) as f:
-    return TrainConfig.from_json(f.read())
-
-
 def score_disagreement(workdir_a: str, workdir_b: str) -> float:
   """How far two searches' scores differ, relative to how far they moved.
 
@@ -73,7 +68,8 @@ def score_disagreement(workdir_a: str, workdir_b: str) -> float:
   below 1%. A search that is not the same (e.g. per-replica statistics) moves
   every score differently, by about as much as it moves at all.
   """
-  config_a, config_b = workdir_config(workdir_a), workdir_config(workdir_b)
+  config_a = train_lib.read_workdir_config(workdir_a)
+  config_b = train_lib.read_workdir_config(workdir_b)
   scores = lambda g: {l.path: l.scores.numpy()
                       for l in layers.masked_layers(g) if l.scores is not None}
   initial = scores(generators.build(config_a.arch,

@@ -1,0 +1,76 @@
+r"""Exports a found ticket for TF Serving, and/or as a compact ticket file.
+
+  python -m slt_tf.export --workdir=workdirs/demo --export_dir=export/models \
+      --model_name=demo [--version=V] [--checkpoint=latest|best|PATH] \
+      [--ticket_path=demo.ticket.npz]
+  python -m slt_tf.export --ticket=demo.ticket.npz --export_dir=export/models \
+      --model_name=demo
+
+The SavedModel (``EXPORT_DIR/MODEL_NAME/VERSION``) holds the frozen generator
+(kernels W*M, batch-norm statistics baked in) with the signatures
+``serving_default`` (z [, label] -> uint8 images) and ``sample`` (num_images,
+seed -> uint8 images). The compact ticket (seeds + bit-packed masks + batch-norm
+statistics) rebuilds a bit-identical SavedModel with ``--ticket``.
+"""
+
+import json
+import sys
+
+from absl import app
+from absl import flags
+
+from slt_tf import evaluate_lib
+from slt_tf import export_lib
+from slt_tf import train_lib
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "The search's workdir.")
+_CHECKPOINT = flags.DEFINE_string(
+    "checkpoint", "latest", "'latest', 'best', or a checkpoint prefix.")
+_TICKET = flags.DEFINE_string(
+    "ticket", None, "Export from a compact ticket file instead of a workdir.")
+_EXPORT_DIR = flags.DEFINE_string(
+    "export_dir", None, "TF Serving base path; the model goes to "
+    "EXPORT_DIR/MODEL_NAME/VERSION.")
+_MODEL_NAME = flags.DEFINE_string("model_name", None, "TF Serving model name.")
+_VERSION = flags.DEFINE_integer("version", None,
+                                "Version number (default: the next one).")
+_TICKET_PATH = flags.DEFINE_string(
+    "ticket_path", None, "Also write the compact ticket (.npz) here.")
+
+
+def main(argv):
+  if len(argv) > 1:
+    sys.exit(f"error: unexpected arguments {argv[1:]}")
+  if bool(_WORKDIR.value) == bool(_TICKET.value):
+    sys.exit("error: --workdir or --ticket is required (exactly one)")
+  if not (_EXPORT_DIR.value or _TICKET_PATH.value):
+    sys.exit("error: --export_dir (with --model_name) or --ticket_path is "
+             "required")
+  if _EXPORT_DIR.value and not _MODEL_NAME.value:
+    sys.exit("error: --model_name is required with --export_dir")
+  report = {}
+  try:
+    if _TICKET.value:
+      if _TICKET_PATH.value:
+        sys.exit("error: --ticket_path needs --workdir (the ticket exists)")
+      generator, config, masks = export_lib.read_ticket(_TICKET.value)
+    else:
+      config = train_lib.read_workdir_config(_WORKDIR.value)
+      path = evaluate_lib.resolve_checkpoint(_WORKDIR.value, _CHECKPOINT.value)
+      generator, masks = train_lib.restore_generator(config, path), None
+      report["checkpoint"] = path
+      if _TICKET_PATH.value:
+        report["ticket"] = dict(path=_TICKET_PATH.value, **export_lib.write_ticket(
+            generator, config, _TICKET_PATH.value))
+    if _EXPORT_DIR.value:
+      frozen = export_lib.freeze(generator, masks)
+      report["saved_model"] = export_lib.describe_export(
+          export_lib.export_saved_model(frozen, config, _EXPORT_DIR.value,
+                                        _MODEL_NAME.value, _VERSION.value))
+  except (export_lib.ExportError, train_lib.RunError) as e:
+    sys.exit(f"error: --{e}")
+  print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+  app.run(main)

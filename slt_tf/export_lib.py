@@ -1,0 +1,286 @@
+"""Export of a found ticket: a frozen TF Serving SavedModel, and the compact
+ticket (architecture config + seeds + bit-packed masks + batch-norm statistics).
+
+``freeze(generator)`` rebuilds the generator with every masked layer in
+``frozen`` mode holding the plain kernel ``W * M`` (spectral normalisation baked
+in, scores dropped) and copies the batch-norm moving statistics.
+``export_saved_model`` writes it in TF Serving's ``BASE/NAME/VERSION`` layout
+with two signatures:
+
+* ``serving_default``: ``z`` float32 [None, nz] (and ``label`` int32 [None] for
+  conditional BigGAN) -> ``images`` uint8 [None, H, W, 3];
+* ``sample``: ``num_images`` int32 [] and ``seed`` int64 [] -> ``images``.
+
+A strong ticket is fully described by its random seeds and its masks: the
+frozen weights are a stateless function of (architecture config, seed).
+``write_ticket`` stores exactly that (plus batch-norm statistics and spectral
+norm vectors) and ``read_ticket`` rebuilds a generator whose frozen export is
+bit-identical to the one exported from the checkpoint.
+"""
+
+import io
+import os
+import re
+import shutil
+from typing import Dict, Optional, Tuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from slt_tf import fileio
+from slt_tf import generators
+from slt_tf import layers
+from slt_tf.config import TrainConfig
+
+TICKET_FORMAT = "slt_tf.ticket/1"
+_MASKED_STATE = ("kernel", "scores", "bias", "bias_scores", "score_threshold")
+
+
+class ExportError(ValueError):
+  """An export that cannot be made; the message names the flag or file."""
+
+
+def _frozen_config(value):
+  """A model config with every masked layer in frozen mode, without SN."""
+  if isinstance(value, dict):
+    value = {k: _frozen_config(v) for k, v in value.items()}
+    # Masked-layer configs, including the kwargs dicts of nested ones
+    # (BigGAN's conditional batch norm, self-attention).
+    if "keep_ratio" in value and "mode" in value:
+      value["mode"] = "frozen"
+      value["spectral_norm"] = False
+    return value
+  if isinstance(value, list):
+    return [_frozen_config(v) for v in value]
+  return value
+
+
+def effective_weights(generator, masks: Optional[dict] = None
+                      ) -> Dict[str, Tuple[np.ndarray, Optional[np.ndarray]]]:
+  """{layer path: (effective kernel, effective bias)} of every masked layer.
+
+  Args:
+    generator: a generator from ``slt_tf.generators.build``.
+    masks: {layer path: (kernel mask, bias mask or None)} to use instead of
+      the layers' score masks (a compact ticket).
+  """
+  result = {}
+  for layer in layers.masked_layers(generator):
+    if masks is not None and layer.is_ticket:
+      kernel_mask, bias_mask = masks[layer.path]
+      kernel = tf.convert_to_tensor(layer.kernel) * kernel_mask
+      if layer.spectral_norm:
+        kernel = layer._spectral_normalize(kernel, False)  # pylint: disable=protected-access
+      bias = layer.effective_bias()
+      if bias is not None and bias_mask is not None:
+        bias = tf.convert_to_tensor(layer.bias) * bias_mask
+    else:
+      kernel, bias = layer.effective_kernel(False), layer.effective_bias()
+    result[layer.path] = (np.asarray(kernel),
+                          None if bias is None else np.asarray(bias))
+  return result
+
+
+def freeze(generator: keras.Model, masks: Optional[dict] = None
+           ) -> keras.Model:
+  """A copy of ``generator`` with plain ``W * M`` kernels and no scores.
+
+  Batch-norm moving statistics and every other non-masked variable are
+  copied; spectral normalisation is applied once, with the stored
+  power-iteration vector, and baked into the kernel.
+  """
+  frozen = keras.Model.from_config(_frozen_config(generator.get_config()))
+  frozen(generator.inputs if len(generator.inputs) > 1 else
+         generator.inputs[0])  # Builds every layer.
+  source = {v.path: v for v in generator.weights}
+  masked_paths = {f"{l.path}/{name}" for l in layers.masked_layers(generator)
+                  for name in _MASKED_STATE}
+  for variable in frozen.weights:
+    if variable.path in source and variable.path not in masked_paths:
+      variable.assign(source[variable.path])
+  weights = effective_weights(generator, masks)
+  frozen_layers = {l.path: l for l in layers.masked_layers(frozen)}
+  if set(frozen_layers) != set(weights) or any(
+      l.mode != "frozen" or l.spectral_norm for l in frozen_layers.values()):
+    raise ExportError("the frozen model's masked layers differ from the "
+                      "generator's")
+  for path, (kernel, bias) in weights.items():
+    frozen_layers[path].kernel.assign(kernel)
+    if bias is not None:
+      frozen_layers[path].bias.assign(bias)
+  return frozen
+
+
+def _to_uint8(images):
+  return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0,
+                                  255.0), tf.uint8)
+
+
+def next_version(model_dir: str) -> int:
+  """1 + the largest integer version under ``model_dir`` (1 if none)."""
+  versions = [int(n) for n in (os.listdir(model_dir)
+                               if os.path.isdir(model_dir) else [])
+              if n.isdigit()]
+  return max(versions, default=0) + 1
+
+
+def export_saved_model(frozen: keras.Model, config: TrainConfig,
+                       export_dir: str, model_name: str,
+                       version: Optional[int] = None) -> str:
+  """Writes ``export_dir/model_name/version`` atomically; returns its path.
+
+  Raises:
+    ExportError: the version exists already, or a bad model name.
+  """
+  if not re.fullmatch(r"[A-Za-z0-9_.-]+", model_name or ""):
+    raise ExportError(f"model_name must be letters, digits, '_', '.' or '-', "
+                      f"got {model_name!r}")
+  model_dir = os.path.join(export_dir, model_name)
+  version = next_version(model_dir) if version is None else int(version)
+  if version < 1:
+    raise ExportError(f"version must be >= 1, got {version}")
+  final = os.path.join(model_dir, str(version))
+  if os.path.exists(final):
+    raise ExportError(f"version: {final} exists already (TF Serving versions "
+                      "are immutable); pick another --version")
+  nz = config.latent_size
+  conditional = bool(config.num_classes)
+
+  def generate(z, label=None):
+    inputs = [z, label] if conditional else z
+    return {"images": _to_uint8(frozen(inputs, training=False))}
+
+  z_spec = tf.TensorSpec([None, nz], tf.float32, name="z")
+  if conditional:
+    serve = tf.function(generate, input_signature=[
+        z_spec, tf.TensorSpec([None], tf.int32, name="label")])
+  else:
+    serve = tf.function(lambda z: generate(z), input_signature=[z_spec])
+
+  @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="num_images"),
+                                tf.TensorSpec([], tf.int64, name="seed")])
+  def sample(num_images, seed):
+    key = tf.stack([seed, tf.constant(0, tf.int64)])
+    z = tf.random.stateless_normal(tf.stack([num_images, nz]), seed=key)
+    if conditional:
+      label = tf.random.stateless_uniform(
+          tf.reshape(num_images, [1]), seed=key + [0, 1],
+          maxval=config.num_classes, dtype=tf.int32)
+      return generate(z, label)
+    return generate(z)
+
+  # A plain module tracking the underlying tf.Variables once: Keras's
+  # ExportArchive stores every variable twice (its own copy and the Keras
+  # wrapper), and TF Serving's session loader needs the variables tracked.
+  module = tf.Module()
+  module.weights = [v.value for v in frozen.weights]
+  module.serve, module.sample = serve, sample
+  os.makedirs(model_dir, exist_ok=True)
+  staging = os.path.join(model_dir, f".tmp-{version}")
+  shutil.rmtree(staging, ignore_errors=True)
+  try:
+    tf.saved_model.save(module, staging, signatures={
+        "serving_default": serve, "sample": sample})
+    os.replace(staging, final)
+  finally:
+    shutil.rmtree(staging, ignore_errors=True)
+  return final
+
+
+# -- compact ticket ---------------------------------------------------------
+
+
+def write_ticket(generator: keras.Model, config: TrainConfig, path: str) -> dict:
+  """Writes the compact ticket of ``generator`` to ``path`` atomically.
+
+  Holds the run's configuration (hence the seeds), every ticket layer's kernel
+  and bias masks bit-packed, and the remaining state that is not a function of
+  the seed (batch-norm moving statistics, spectral-norm vectors).
+
+  Returns:
+    {"bytes": size of the file, "dense_bytes": float32 size of the masked
+    layers' kernels and biases, "masked_layers": count}.
+  """
+  if config.ticket.mode != "ticket":
+    raise ExportError("ticket_path: a dense-mode run trained its weights; "
+                      "only a ticket is described by seeds and masks")
+  arrays = {"format": np.array(TICKET_FORMAT),
+            "config": np.array(config.to_json())}
+  masked_paths = set()
+  dense_bytes = 0
+  for i, layer in enumerate(layers.masked_layers(generator)):
+    masked_paths |= {f"{layer.path}/{n}" for n in _MASKED_STATE}
+    dense_bytes += 4 * int(np.prod(layer.kernel.shape))
+    if layer.bias is not None:
+      dense_bytes += 4 * int(np.prod(layer.bias.shape))
+    if not layer.is_ticket:
+      continue  # Frozen whole (first_dense/last_dense): a function of the seed.
+    arrays[f"mask/{i}"] = np.packbits(np.asarray(layer.mask()).ravel() > 0)
+    if layer.bias_scores is not None:
+      arrays[f"bias_mask/{i}"] = np.packbits(
+          np.asarray(layer.bias_mask()).ravel() > 0)
+  for variable in generator.weights:
+    if variable.path not in masked_paths:
+      arrays[f"state/{variable.path}"] = np.asarray(variable)
+  buffer = io.BytesIO()
+  np.savez_compressed(buffer, **arrays)
+  fileio.write_atomic(path, buffer.getvalue())
+  return {"bytes": len(buffer.getvalue()), "dense_bytes": dense_bytes,
+          "masked_layers": len(layers.masked_layers(generator))}
+
+
+def read_ticket(path: str) -> Tuple[keras.Model, TrainConfig, dict]:
+  """Rebuilds (generator, config, masks) from a compact ticket file.
+
+  The generator's frozen weights are redrawn from the config's seed; the
+  masks are those stored. Pass both to ``freeze``.
+
+  Raises:
+    ExportError: naming the file, when it is missing, corrupted, of another
+      format, or does not fit the architecture it names.
+  """
+  try:
+    with np.load(path, allow_pickle=False) as stored:
+      arrays = {k: stored[k] for k in stored.files}
+  except Exception as e:  # pylint: disable=broad-except
+    raise ExportError(f"ticket: {path} is not a readable ticket file ({e})"
+                      ) from None
+  if str(arrays.get("format", "")) != TICKET_FORMAT:
+    raise ExportError(f"ticket: {path} is not a {TICKET_FORMAT} file")
+  try:
+    config = TrainConfig.from_json(str(arrays["config"]))
+    generator = generators.build(config.arch, **config.generator_kwargs())
+    masks = {}
+    for i, layer in enumerate(layers.masked_layers(generator)):
+      if not layer.is_ticket:
+        continue
+      kernel_mask = _unpack(arrays[f"mask/{i}"], layer.kernel.shape)
+      bias_mask = (_unpack(arrays[f"bias_mask/{i}"], layer.bias.shape)
+                   if layer.bias_scores is not None else None)
+      masks[layer.path] = (kernel_mask, bias_mask)
+    masked_paths = {f"{l.path}/{n}" for l in layers.masked_layers(generator)
+                    for n in _MASKED_STATE}
+    for variable in generator.weights:
+      if variable.path not in masked_paths:
+        variable.assign(arrays[f"state/{variable.path}"])
+  except (KeyError, ValueError) as e:
+    raise ExportError(f"ticket: {path} does not describe a valid generator "
+                      f"({e})") from None
+  return generator, config, masks
+
+
+def _unpack(packed, shape) -> np.ndarray:
+  n = int(np.prod(shape))
+  bits = np.unpackbits(packed)
+  if bits.size < n or bits.size - n >= 8:
+    raise ValueError(f"mask of {bits.size} bits for a tensor of {n}")
+  return bits[:n].reshape(tuple(shape)).astype(np.float32)
+
+
+def describe_export(path: str) -> dict:
+  """Sizes of an exported SavedModel (for reports)."""
+  total = 0
+  for root, _, files in os.walk(path):
+    total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+  return {"path": path, "bytes": total}

@@ -1,0 +1,184 @@
+"""Export: TF Serving SavedModels (both loaders), the compact ticket, errors.
+
+No tensorflow_model_server binary can be obtained on these machines, so the
+real server is not started: the SavedModels are checked with TensorFlow's
+session loader through ``saved_model_cli run`` (the kind of loader TF Serving
+uses) and with ``tf.saved_model.load``.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from slt_tf import export_lib
+from slt_tf import generators
+from slt_tf import train_lib
+from slt_tf.generators import TicketOptions
+import testutil
+
+
+def export(*args):
+  return testutil.run_module("slt_tf.export", *args)
+
+
+def saved_model_cli_run(model_dir, signature, outdir, *input_args):
+  """Runs a signature in TensorFlow's session loader; returns the images."""
+  cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+  result = subprocess.run(
+      [cli, "run", "--dir", model_dir, "--tag_set", "serve",
+       "--signature_def", signature, "--outdir", outdir, "--overwrite",
+       *input_args], capture_output=True, text=True, timeout=300,
+      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  assert result.returncode == 0, result.stderr[-3000:]
+  return np.load(os.path.join(outdir, "images.npy"))
+
+
+class ExportTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    base = testutil.shared_dir("export")
+    cls.workdir = os.path.join(base, "gfmn")
+    cls.config = testutil.tiny_config(cls.workdir, train_steps=2)
+    if not os.path.exists(os.path.join(cls.workdir, "result.json")):
+      train_lib.run(cls.config)
+    cls.export_dir = os.path.join(base, "models")
+    cls.ticket = os.path.join(base, "gfmn.ticket.npz")
+    result = export(f"--workdir={cls.workdir}", f"--export_dir={cls.export_dir}",
+                    "--model_name=gfmn", f"--ticket_path={cls.ticket}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    cls.report = json.loads(result.stdout)
+    cls.model_dir = os.path.join(cls.export_dir, "gfmn", "1")
+
+  def testLayout_ServingVersionsAndImmutableVersions(self):
+    self.assertEqual(self.report["saved_model"]["path"], self.model_dir)
+    self.assertTrue(os.path.exists(os.path.join(self.model_dir,
+                                                "saved_model.pb")))
+    self.assertTrue(os.path.isdir(os.path.join(self.model_dir, "variables")))
+    self.assertEqual(os.listdir(os.path.join(self.export_dir, "gfmn")), ["1"])
+    again = export(f"--workdir={self.workdir}", f"--export_dir={self.export_dir}",
+                   "--model_name=gfmn", "--version=1")
+    self.assertNotEqual(again.returncode, 0)
+    self.assertRegex(again.stderr.strip().splitlines()[-1],
+                     "^error: --version: .* exists already")
+
+  def testBothSignaturesBothLoaders_Uint8ImagesOfTheTicket(self):
+    z = np.random.default_rng(0).normal(
+        size=(3, self.config.latent_size)).astype(np.float32)
+    loaded = tf.saved_model.load(self.model_dir)
+    served = loaded.signatures["serving_default"](z=tf.constant(z))["images"]
+    self.assertEqual((served.dtype, tuple(served.shape)),
+                     (tf.uint8, (3, 32, 32, 3)))
+    generator = train_lib.restore_generator(self.config)
+    expected = np.clip(np.round(
+        (generator(z, training=False).numpy() + 1) * 127.5), 0, 255)
+    self.assertAllEqual(served.numpy(), expected.astype(np.uint8))
+    self.assertGreater(int(tf.reduce_max(served)) - int(tf.reduce_min(served)),
+                       0)
+
+    z_path = os.path.join(self.get_temp_dir(), "z.npy")
+    np.save(z_path, z)
+    session = saved_model_cli_run(self.model_dir, "serving_default",
+                                  self.get_temp_dir() + "/a", "--inputs",
+                                  f"z={z_path}")
+    self.assertAllEqual(session, served.numpy())
+
+    sample = loaded.signatures["sample"](
+        num_images=tf.constant(4), seed=tf.constant(7, tf.int64))["images"]
+    self.assertEqual((sample.dtype, tuple(sample.shape)),
+                     (tf.uint8, (4, 32, 32, 3)))
+    session_sample = saved_model_cli_run(
+        self.model_dir, "sample", self.get_temp_dir() + "/b", "--input_exprs",
+        "num_images=4;seed=7")
+    self.assertAllEqual(session_sample, sample.numpy())
+    other = loaded.signatures["sample"](
+        num_images=tf.constant(4), seed=tf.constant(8, tf.int64))["images"]
+    self.assertNotAllEqual(other, sample)
+
+  def testCompactTicket_RebuildsABitIdenticalSavedModel(self):
+    result = export(f"--ticket={self.ticket}", f"--export_dir={self.export_dir}",
+                    "--model_name=from_ticket")
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    rebuilt = os.path.join(self.export_dir, "from_ticket", "1")
+    z = tf.random.normal([5, self.config.latent_size], seed=3)
+    a = tf.saved_model.load(self.model_dir).signatures["serving_default"](z=z)
+    b = tf.saved_model.load(rebuilt).signatures["serving_default"](z=z)
+    self.assertAllEqual(a["images"], b["images"])
+
+  def testCompactTicket_AtLeast25TimesSmallerThanDenseFloat32(self):
+    config = testutil.tiny_config(self.get_temp_dir() + "/w", width=16)
+    generator = generators.build(config.arch, **config.generator_kwargs())
+    path = os.path.join(self.get_temp_dir(), "w16.npz")
+    info = export_lib.write_ticket(generator, config, path)
+    self.assertEqual(info["bytes"], os.path.getsize(path))
+    self.assertGreaterEqual(info["dense_bytes"] / info["bytes"], 25)
+
+  def testConditionalBigGan_LabelInputAndBitIdenticalTicket(self):
+    config = testutil.tiny_config(
+        self.get_temp_dir() + "/biggan", arch="biggan", width=8,
+        num_classes=10, train_steps=1)
+    train_lib.run(config)
+    generator = train_lib.restore_generator(config)
+    frozen = export_lib.freeze(generator)
+    path = export_lib.export_saved_model(frozen, config, self.get_temp_dir(),
+                                         "biggan")
+    ticket = os.path.join(self.get_temp_dir(), "biggan.npz")
+    export_lib.write_ticket(generator, config, ticket)
+    rebuilt, config2, masks = export_lib.read_ticket(ticket)
+    path2 = export_lib.export_saved_model(export_lib.freeze(rebuilt, masks),
+                                          config2, self.get_temp_dir(),
+                                          "biggan")
+    self.assertEqual(os.path.basename(path2), "2")
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    serve2 = tf.saved_model.load(path2).signatures["serving_default"]
+    self.assertCountEqual(serve.structured_input_signature[1], ["z", "label"])
+    z = tf.random.normal([4, config.latent_size], seed=5)
+    labels = tf.constant([0, 3, 5, 9], tf.int32)
+    images = serve(z=z, label=labels)["images"]
+    self.assertAllEqual(images, serve2(z=z, label=labels)["images"])
+    self.assertNotAllEqual(images, serve(z=z, label=labels[::-1])["images"])
+    expected = generator([z, labels], training=False).numpy()
+    self.assertAllEqual(images, np.clip(np.round((expected + 1) * 127.5), 0,
+                                        255).astype(np.uint8))
+
+  def testBadInputs_OneLineErrors(self):
+    empty = self.get_temp_dir() + "/empty"
+    os.makedirs(empty)
+    with open(os.path.join(empty, "config.json"), "w") as f:
+      f.write(self.config.to_json())
+    corrupt = os.path.join(self.get_temp_dir(), "corrupt.npz")
+    with open(self.ticket, "rb") as f:
+      data = f.read()
+    with open(corrupt, "wb") as f:
+      f.write(data[:len(data) // 2])
+    cases = (
+        ([f"--workdir={empty}", f"--export_dir={self.get_temp_dir()}",
+          "--model_name=m"], "^error: --workdir: no checkpoint"),
+        ([f"--ticket={corrupt}", f"--export_dir={self.get_temp_dir()}",
+          "--model_name=m"], "^error: --ticket: .*corrupt.npz"),
+        ([f"--workdir={self.workdir}", f"--export_dir={self.get_temp_dir()}",
+          "--model_name=a/b"], "^error: --model_name"),
+        ([f"--workdir={self.workdir}"], "^error: --export_dir"),
+    )
+    for args, expected in cases:
+      result = export(*args)
+      self.assertNotEqual(result.returncode, 0, args)
+      self.assertRegex(result.stderr.strip().splitlines()[-1], expected)
+      self.assertNotIn("Traceback", result.stderr)
+    self.assertEqual(os.listdir(self.get_temp_dir() + "/empty"),
+                     ["config.json"])
+    dense = testutil.tiny_config(self.get_temp_dir() + "/dense",
+                                 ticket=TicketOptions(mode="dense", seed=1))
+    with self.assertRaisesRegex(export_lib.ExportError, "^ticket_path: "):
+      export_lib.write_ticket(
+          generators.build(dense.arch, **dense.generator_kwargs()), dense,
+          os.path.join(self.get_temp_dir(), "dense.npz"))
+
+
+if __name__ == "__main__":
+  tf.test.main()
