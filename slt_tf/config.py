@@ -6,6 +6,7 @@ which is also its flag name, so that entry points can report ``--name ...``.
 
 import dataclasses
 import json
+import math
 from typing import Optional
 
 from slt_tf import features
@@ -62,6 +63,9 @@ class TrainConfig:
       "default", "mirrored" or "multi_worker" (TF_CONFIG).
     cpu_replicas: with "mirrored" and no GPU, split the CPU into this many
       logical devices (for testing multi-replica code on CPU).
+    collective_timeout_s: multi_worker only: a collective op waiting longer
+      (e.g. for a dead worker) fails the run instead of hanging (0: no limit).
+      It must exceed the chief's longest pause (evaluation, sample grids).
     eval_every: steps between evaluations on the held-out selection split,
       which keep the best checkpoint in ``best/`` (0: never).
     eval_samples: N of those evaluations.
@@ -99,6 +103,7 @@ class TrainConfig:
   sample_every: int = 500
   strategy: str = "auto"
   cpu_replicas: int = 1
+  collective_timeout_s: int = 1800
   eval_every: int = 0
   eval_samples: int = 1000
   eval_backbone: str = "auto"
@@ -135,6 +140,9 @@ class TrainConfig:
                  "log_every", "sample_every", "cpu_replicas"):
       if getattr(self, name) < 1:
         raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+    if self.collective_timeout_s < 0:
+      raise ValueError(f"collective_timeout_s must be >= 0, got "
+                       f"{self.collective_timeout_s}")
     if self.eval_every < 0:
       raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
     if self.eval_samples < 2:
@@ -143,8 +151,9 @@ class TrainConfig:
       raise ValueError(f"max_real_images must be >= 0, got "
                        f"{self.max_real_images}")
     for name in ("learning_rate", "ama_learning_rate", "adam_epsilon"):
-      if not getattr(self, name) > 0:
-        raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+      value = getattr(self, name)
+      if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
     for name in ("beta1", "beta2"):
       if not 0 <= getattr(self, name) < 1:
         raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")

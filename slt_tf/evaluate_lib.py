@@ -65,6 +65,7 @@ class Evaluator:
       raise ValueError(f"num_samples must be >= 2, got {num_samples}")
     self.config, self.split, self.batch_size = config, split, batch_size
     self.seed = seed
+    self._sample_for, self._sample = None, None
     cache_dir = cache_dir or config.cache_dir or cache.default_dir()
     name = (backbones.default_backbone(config.dataset) if backbone == "auto"
             else backbone)
@@ -95,7 +96,13 @@ class Evaluator:
   def generated_images(self, generator):
     """Batches of N images from fixed latents, in inference mode."""
     config = self.config
-    sample = tf.function(lambda inputs: generator(inputs, training=False))
+    if self._sample_for is not generator:
+      # One function per generator, not per evaluation (retracing would keep
+      # every graph alive over a long search).
+      self._sample_for = generator
+      self._sample = tf.function(
+          lambda inputs: generator(inputs, training=False))
+    sample = self._sample
     for start in range(0, self.n, self.batch_size):
       b = min(self.batch_size, self.n - start)
       seed = tf.constant([self.seed ^ _EVAL_SEED, start], tf.int64)
@@ -204,7 +211,7 @@ def write_result(workdir: str, split: str, step: int, result: dict,
     for name, value in result["metrics"].items():
       if np.isfinite(value):
         tf.summary.scalar(f"eval/{name}", value)
-  writer.flush()
+  writer.close()
   return path
 
 

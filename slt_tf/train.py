@@ -5,6 +5,7 @@ r"""Finds a strong lottery ticket in a random generator.
 Flags become a ``TrainConfig``; the work is ``slt_tf.train_lib.run``.
 """
 
+import signal
 import sys
 
 from absl import app
@@ -107,6 +108,9 @@ _SAMPLE_EVERY = flags.DEFINE_integer(
 _STRATEGY = flags.DEFINE_string(
     "strategy", "auto", f"{config_lib.STRATEGIES}; auto: MirroredStrategy on "
     "2+ GPUs, else one device; multi_worker reads TF_CONFIG.")
+_COLLECTIVE_TIMEOUT_S = flags.DEFINE_integer(
+    "collective_timeout_s", 1800, "multi_worker: fail instead of hanging when "
+    "a collective waits longer than this for another worker (0: no limit).")
 _EVAL_EVERY = flags.DEFINE_integer(
     "eval_every", 0, "Steps between evaluations (FID etc.) on the held-out "
     "selection split, keeping the best checkpoint in WORKDIR/best (0: never).")
@@ -144,7 +148,9 @@ def config_from_flags() -> TrainConfig:
       checkpoint_every=_CHECKPOINT_EVERY.value,
       keep_checkpoints=_KEEP_CHECKPOINTS.value, log_every=_LOG_EVERY.value,
       sample_every=_SAMPLE_EVERY.value, strategy=_STRATEGY.value,
-      cpu_replicas=_CPU_REPLICAS.value, eval_every=_EVAL_EVERY.value,
+      cpu_replicas=_CPU_REPLICAS.value,
+      collective_timeout_s=_COLLECTIVE_TIMEOUT_S.value,
+      eval_every=_EVAL_EVERY.value,
       eval_samples=_EVAL_SAMPLES.value, eval_backbone=_EVAL_BACKBONE.value,
       eval_backbone_weights=_EVAL_BACKBONE_WEIGHTS.value)
 
@@ -158,12 +164,14 @@ def main(argv):
   except ValueError as e:
     sys.exit(f"error: --{e}")
   try:
-    train_lib.run(config, flags.FLAGS.flags_into_string())
+    result = train_lib.run(config, flags.FLAGS.flags_into_string())
   except (train_lib.RunError, data.DataError, features.WeightsError,
           backbones.BackboneError) as e:
     sys.exit(f"error: --{e}")
-  except FloatingPointError as e:
+  except (FloatingPointError, train_lib.WorkerLost) as e:
     sys.exit(f"error: {e}")
+  if result.get("stopped_by"):  # Checkpointed; exit as the signal asked.
+    sys.exit(128 + signal.Signals[result["stopped_by"]].value)
 
 
 if __name__ == "__main__":

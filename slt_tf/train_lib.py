@@ -18,10 +18,13 @@ Outputs under ``config.workdir``:
 * ``result.json``: final step and metrics.
 """
 
+import contextlib
 import dataclasses
 import json
 import os
 import shutil
+import signal
+import threading
 import time
 from typing import Dict, List, Optional
 
@@ -48,6 +51,16 @@ _SAMPLE_SEED = 0x5A3
 
 class RunError(ValueError):
   """A run that cannot start; the message names the flag or file at fault."""
+
+
+class WorkerLost(RuntimeError):
+  """Another worker of a multi-worker run died or stopped answering."""
+
+
+# Raised by collective ops when a peer dies (Unavailable, Aborted, Cancelled)
+# or exceeds --collective_timeout_s (DeadlineExceeded).
+_PEER_ERRORS = (tf.errors.UnavailableError, tf.errors.AbortedError,
+                tf.errors.CancelledError, tf.errors.DeadlineExceededError)
 
 
 def fixed_latents(config: TrainConfig) -> list:
@@ -85,7 +98,10 @@ def make_strategy(config: TrainConfig) -> tf.distribute.Strategy:
     if "TF_CONFIG" not in os.environ:
       raise RunError("strategy: 'multi_worker' needs the TF_CONFIG "
                      "environment variable describing the cluster")
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    options = tf.distribute.experimental.CommunicationOptions(
+        timeout_seconds=config.collective_timeout_s or None)
+    return tf.distribute.MultiWorkerMirroredStrategy(
+        communication_options=options)
   if gpus or config.cpu_replicas == 1:
     return mirrored_strategy(None)
   return mirrored_strategy(tuple(_logical_cpus(config.cpu_replicas)))
@@ -332,6 +348,78 @@ class BestKeeper:
                  self.key, value, self.split, self.directory)
 
 
+def _first_cause(error: Exception) -> str:
+  """The informative line of a TensorFlow runtime error (for one-line errors)."""
+  lines = [l.strip() for l in str(error).splitlines() if l.strip()]
+  keys = ("aborted by", "heartbeat", "timed out", "deadline", "connection",
+          "unavailable", "failed to connect")
+  telling = [l for l in lines if any(k in l.lower() for k in keys)]
+  return (telling or lines or [""])[0][:200]
+
+
+class _StopRequest:
+  """SIGTERM (pre-emption) and SIGINT (Ctrl-C) end the loop after the current
+  step, which is then checkpointed; a second signal acts as usual."""
+
+  def __init__(self):
+    self.signal = None
+
+  @property
+  def signal_name(self) -> Optional[str]:
+    return signal.Signals(self.signal).name if self.signal else None
+
+  def _handle(self, signum, frame):
+    del frame
+    if self.signal is not None:  # Second signal: stop waiting.
+      raise KeyboardInterrupt
+    self.signal = signum
+    logging.warning("%s received: checkpointing after this step",
+                    signal.Signals(signum).name)
+
+  @contextlib.contextmanager
+  def installed(self):
+    if threading.current_thread() is not threading.main_thread():
+      yield  # Signal handlers can only be set from the main thread.
+      return
+    previous = {s: signal.signal(s, self._handle)
+                for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+      yield
+    finally:
+      for s, handler in previous.items():
+        signal.signal(s, handler)
+
+
+def restore_latest(checkpoint: tf.train.Checkpoint, directory: str
+                   ) -> Optional[str]:
+  """Restores the newest readable checkpoint in ``directory``; its path.
+
+  A corrupted or truncated newest checkpoint is reported with a warning naming
+  it and the previous one is used instead. Returns None when there is none.
+
+  Raises:
+    RunError: checkpoints exist but none can be read.
+  """
+  state = tf.train.get_checkpoint_state(directory)
+  if state is None:
+    return None
+  candidates = list(state.all_model_checkpoint_paths) or [
+      state.model_checkpoint_path]
+  for path in reversed(candidates):
+    if not os.path.isabs(path):
+      path = os.path.join(directory, path)
+    try:
+      checkpoint.restore(path).assert_consumed()
+      return path
+    except (tf.errors.OpError, ValueError, AssertionError, IndexError) as e:
+      # IndexError: a truncated data file ("Read less bytes than requested").
+      logging.warning("checkpoint %s is unreadable (%s: %s); trying the "
+                      "previous one", path, type(e).__name__,
+                      str(e).splitlines()[0] if str(e) else "")
+  raise RunError(f"workdir: none of the checkpoints in {directory} can be "
+                 "read; move them away to start again")
+
+
 def check_inputs(config: TrainConfig) -> None:
   """Fails fast, before any work, on a dataset or weights that cannot work.
 
@@ -478,9 +566,8 @@ def run(config: TrainConfig, flags_text: str = "") -> dict:
         config.workdir, f".scratch_{resolver.task_type}_{resolver.task_id}")
   manager = tf.train.CheckpointManager(state.checkpoint, directory,
                                        max_to_keep=config.keep_checkpoints)
-  latest = tf.train.latest_checkpoint(checkpoint_dir(config.workdir))
+  latest = restore_latest(state.checkpoint, checkpoint_dir(config.workdir))
   if latest:
-    state.checkpoint.restore(latest).assert_consumed()
     logging.info("resuming from %s at step %d", latest,
                  int(state.step.numpy()))
   elif reused:
@@ -506,35 +593,64 @@ def run(config: TrainConfig, flags_text: str = "") -> dict:
   if step >= config.train_steps:
     logging.info("step %d >= train_steps %d: nothing to do", step,
                  config.train_steps)
-  while step < config.train_steps:
-    out = train_step()
-    step += 1
-    if step % config.log_every == 0 or step == config.train_steps:
-      metrics = {k: float(v) for k, v in out.items()}
-      if not np.isfinite(metrics["loss"]):
+  stop, saved_step = _StopRequest(), step
+  with stop.installed():
+    while step < config.train_steps and not stop.signal:
+      try:
+        out = train_step()
+      except _PEER_ERRORS as e:
+        if strategy.num_replicas_in_sync == 1 and config.strategy != (
+            "multi_worker"):
+          raise
+        raise WorkerLost(
+            f"step {step + 1} failed because another worker died or stopped "
+            f"answering ({type(e).__name__}: {_first_cause(e)}); the last "
+            f"checkpoint "
+            f"is {manager.latest_checkpoint}; restart every worker with the "
+            "same command to resume") from None
+      step += 1
+      last = step == config.train_steps or stop.signal is not None
+      save = step % config.checkpoint_every == 0 or last
+      if save or step % config.log_every == 0:
+        # Checked before every checkpoint, so none holds a diverged state.
+        metrics = {k: float(v) for k, v in out.items()}
+        if not np.isfinite(metrics["loss"]):
+          raise FloatingPointError(
+              f"non-finite loss {metrics['loss']} at step {step}; stopped "
+              "without saving it; the last good checkpoint is "
+              f"{manager.latest_checkpoint}")
+      if step % config.log_every == 0 or last:
+        now = time.time()
+        rate = (step - window_step) / max(now - window_start, 1e-9)
+        window_start, window_step = now, step
+        lr = float(schedule(step - 1) if callable(schedule) else schedule)
+        _log_progress(config, writer, step, metrics, lr, rate)
+      if chief and (step % config.sample_every == 0 or last):
+        _write_samples_and_masks(config, state, writer, step, sample_fn,
+                                 monitor)
+      if keeper and (step % config.eval_every == 0 or last):
+        keeper(step)
+      if save:
+        saved = manager.save(checkpoint_number=step)
+        saved_step = step
+        logging.info("step %d: checkpoint %s", step, saved)
+    if stop.signal and step > saved_step:
+      # The signal came after this step's save decision: save it now.
+      if not np.isfinite(float(out["loss"])):
         raise FloatingPointError(
-            f"non-finite loss {metrics['loss']} at step {step}; the last "
-            f"checkpoint is {manager.latest_checkpoint}")
-      now = time.time()
-      rate = (step - window_step) / max(now - window_start, 1e-9)
-      window_start, window_step = now, step
-      lr = float(schedule(step - 1) if callable(schedule) else schedule)
-      _log_progress(config, writer, step, metrics, lr, rate)
-    if chief and (step % config.sample_every == 0 or
-                  step == config.train_steps):
-      _write_samples_and_masks(config, state, writer, step, sample_fn,
-                               monitor)
-    if keeper and (step % config.eval_every == 0 or
-                   step == config.train_steps):
-      keeper(step)
-    if step % config.checkpoint_every == 0 or step == config.train_steps:
-      saved = manager.save(checkpoint_number=step)
-      logging.info("step %d: checkpoint %s", step, saved)
+            f"non-finite loss at step {step}; stopped without saving it; the "
+            f"last good checkpoint is {manager.latest_checkpoint}")
+      manager.save(checkpoint_number=step)
+  if stop.signal:
+    logging.warning("stopped by %s at step %d; saved %s; rerun the same "
+                    "command to resume", stop.signal_name, step,
+                    manager.latest_checkpoint)
   writer.flush()
   if not chief:
     shutil.rmtree(directory, ignore_errors=True)
     return {"step": step, "metrics": metrics}
   result = {"step": step, "steps_this_run": step - start_step,
+            "stopped_by": stop.signal_name,
             "seconds": time.time() - run_start, "metrics": metrics,
             "parameters": counts, "features": state.extractor.describe(),
             "checkpoint": manager.latest_checkpoint}

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -39,6 +40,26 @@ def checkpoint_values(workdir):
   return path, {name: reader.get_tensor(name)
                 for name in reader.get_variable_to_shape_map()
                 if not name.startswith(("_CHECKPOINTABLE", "save_counter"))}
+
+
+def start_workers(flags, count=2):
+  """``count`` train processes forming one MultiWorkerMirroredStrategy
+  cluster on free 127.0.0.1 ports (worker 0 is the chief); stderr is piped."""
+  ports = []
+  for _ in range(count):
+    with socket.socket() as s:
+      s.bind(("127.0.0.1", 0))
+      ports.append(s.getsockname()[1])
+  cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+  workers = []
+  for index in range(count):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="",
+               TF_CONFIG=json.dumps({"cluster": cluster, "task": {
+                   "type": "worker", "index": index}}))
+    workers.append(subprocess.Popen(
+        [sys.executable, "-m", "slt_tf.train", *flags], cwd=REPO, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+  return workers
 
 
 class TrainEntryPointTest(tf.test.TestCase, parameterized.TestCase):
@@ -107,23 +128,9 @@ class TrainEntryPointTest(tf.test.TestCase, parameterized.TestCase):
     result = run_train(*tiny_flags(single, "--train_steps=4"))
     self.assertEqual(result.returncode, 0, result.stderr)
 
-    ports = []
-    for _ in range(2):
-      with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        ports.append(s.getsockname()[1])
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     multi = os.path.join(base, "multi")
-    workers = []
-    for index in range(2):
-      env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="",
-                 TF_CONFIG=json.dumps({"cluster": cluster, "task": {
-                     "type": "worker", "index": index}}))
-      workers.append(subprocess.Popen(
-          [sys.executable, "-m", "slt_tf.train",
-           *tiny_flags(multi, "--train_steps=4", "--strategy=multi_worker")],
-          cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-          stderr=subprocess.PIPE, text=True))
+    workers = start_workers(
+        tiny_flags(multi, "--train_steps=4", "--strategy=multi_worker"))
     try:
       errors = [w.communicate(timeout=240)[1] for w in workers]
     finally:
@@ -141,6 +148,82 @@ class TrainEntryPointTest(tf.test.TestCase, parameterized.TestCase):
     for name, value in one.items():
       self.assertAllClose(two[name], value, rtol=1e-4, msg=name)
     self.assertLess(testutil.score_disagreement(single, multi), 0.01)
+
+  @parameterized.parameters(signal.SIGTERM, signal.SIGINT)
+  def testSigtermOrCtrlC_CheckpointsTheCurrentStepThenResumes(self, signum):
+    name = signal.Signals(signum).name
+    workdir = os.path.join(self.get_temp_dir(), name)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "slt_tf.train",
+         *tiny_flags(workdir, "--train_steps=100000",
+                     "--checkpoint_every=100000", "--sample_every=100000")],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True)
+    lines = []
+    for line in process.stderr:  # Wait until the search is stepping.
+      lines.append(line)
+      if "step 4/100000" in line:
+        break
+    process.send_signal(signum)
+    _, rest = process.communicate(timeout=120)
+    log = "".join(lines) + rest
+    self.assertEqual(process.returncode, 128 + signum, log[-2000:])
+    step = int(re.search(rf"stopped by {name} at step (\d+)", log).group(1))
+    self.assertGreaterEqual(step, 4)
+    path, _ = checkpoint_values(workdir)
+    self.assertEqual(os.path.basename(path), f"ckpt-{step}")
+    summary = json.load(open(os.path.join(workdir, "result.json")))
+    self.assertEqual((summary["step"], summary["stopped_by"]), (step, name))
+    result = run_train(*tiny_flags(workdir, f"--train_steps={step + 2}",
+                                   "--checkpoint_every=100000",
+                                   "--sample_every=100000"))
+    self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    self.assertIn(f"at step {step}", result.stderr)
+
+  def testCorruptedNewestCheckpoint_WarnsAndResumesFromThePrevious(self):
+    base = self.get_temp_dir()
+    straight = os.path.join(base, "straight")
+    corrupted = os.path.join(base, "corrupted")
+    for workdir in (straight, corrupted):
+      result = run_train(*tiny_flags(workdir, "--train_steps=4"))
+      self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    data_file = os.path.join(corrupted, "checkpoints",
+                             "ckpt-4.data-00000-of-00001")
+    with open(data_file, "r+b") as f:
+      f.truncate(os.path.getsize(data_file) // 2)
+    result = run_train(*tiny_flags(corrupted, "--train_steps=4"))
+    self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    self.assertRegex(result.stderr, r"checkpoint .*ckpt-4 is unreadable")
+    self.assertRegex(result.stderr, r"resuming from .*ckpt-2 at step 2")
+    _, a = checkpoint_values(straight)
+    _, b = checkpoint_values(corrupted)
+    for name in a:
+      self.assertAllEqual(a[name], b[name], msg=name)
+
+  def testOneWorkerKilled_TheOtherFailsCleanlyWithinTheTimeout(self):
+    """MultiWorkerMirroredStrategy: SIGKILL one of two real workers mid-run."""
+    workdir = os.path.join(self.get_temp_dir(), "lost")
+    workers = start_workers(tiny_flags(
+        workdir, "--train_steps=100000", "--strategy=multi_worker",
+        "--collective_timeout_s=30", "--sample_every=100000"))
+    try:
+      for line in workers[0].stderr:  # Until both are stepping together.
+        if "step 6/100000" in line:
+          break
+      workers[1].kill()
+      start = time.time()
+      _, err = workers[0].communicate(timeout=180)
+      elapsed = time.time() - start
+    finally:
+      for w in workers:
+        w.kill()
+        w.wait()
+    self.assertNotEqual(workers[0].returncode, 0)
+    self.assertLess(elapsed, 120)
+    last = err.strip().splitlines()[-1]
+    self.assertRegex(last, r"^error: step \d+ failed because another worker "
+                     r"died or stopped answering .*restart every worker")
 
   @parameterized.parameters(
       ("--keep_ratio=0", "--keep_ratio"), ("--keep_ratio=1.5", "--keep_ratio"),

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import time
+from unittest import mock
 import urllib.request
 
 import numpy as np
@@ -19,6 +20,7 @@ import tensorflow as tf
 
 from slt_tf import generators
 from slt_tf import layers
+from slt_tf import losses
 from slt_tf import train_lib
 from slt_tf.generators import TicketOptions
 import testutil
@@ -133,6 +135,33 @@ class SearchTest(tf.test.TestCase):
     values = {float(v) for v in thresholds.values()}
     self.assertLen(values, 1)  # One shared threshold...
     self.assertGreater(values.pop(), 0)  # ... that was actually set.
+
+
+class DivergenceTest(tf.test.TestCase):
+
+  def testNonFiniteLoss_StopsNamingTheStepAndNeverCheckpointsIt(self):
+    """Divergence is simulated (the loss turns NaN from step 4 on): BN and tanh
+    keep real generators finite for any learning rate, so no flag setting
+    diverges reliably."""
+    real_call = losses.MomentMatching.__call__
+
+    def diverging(objective, features):
+      loss, metrics = real_call(objective, features)
+      nan = tf.where(objective.ama_mean.t >= 4, np.nan, 1.0)
+      return loss * nan, metrics
+
+    config = testutil.tiny_config(self.get_temp_dir() + "/nan",
+                                  train_steps=10, checkpoint_every=1,
+                                  log_every=100)
+    with mock.patch.object(losses.MomentMatching, "__call__", diverging):
+      with self.assertRaisesRegex(FloatingPointError,
+                                  r"non-finite loss nan at step 4; stopped "
+                                  r"without saving it; the last good "
+                                  r"checkpoint is .*ckpt-3"):
+        train_lib.run(config)
+    self.assertEqual(
+        os.path.basename(tf.train.latest_checkpoint(
+            os.path.join(config.workdir, "checkpoints"))), "ckpt-3")
 
 
 class TensorBoardServerTest(tf.test.TestCase):

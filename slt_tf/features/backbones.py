@@ -45,6 +45,7 @@ class Backbone:
   features: keras.Model
   logits: Optional[keras.Model]
   weights_id: str
+  function: Optional[object] = None
 
   def describe(self) -> str:
     return (f"{self.name} (weights {self.weights_id}, "
@@ -102,18 +103,20 @@ def build(name: str, resolution: int, weights: Optional[str] = None,
 
 def activations(backbone: Backbone, batches):
   """(activations, logits or None) as float32 NumPy arrays over ``batches``."""
-  both = backbone.logits is not None
-  if both:
-    model = keras.Model(backbone.features.input,
-                        [backbone.features.output, backbone.logits.output])
-  fn = tf.function(lambda x: model(x) if both else backbone.features(x))
+  if backbone.function is None:
+    # Built once per backbone: a new function per call would retrace and keep
+    # every traced graph alive (memory growth over a long search).
+    if backbone.logits is not None:
+      both = keras.Model(backbone.features.input,
+                         [backbone.features.output, backbone.logits.output])
+      backbone.function = tf.function(lambda x: tuple(both(x)))
+    else:
+      backbone.function = tf.function(lambda x: (backbone.features(x),))
   acts, logits = [], []
   for batch in batches:
-    out = fn(batch)
-    if both:
-      acts.append(out[0].numpy())
+    out = backbone.function(batch)
+    acts.append(out[0].numpy())
+    if len(out) > 1:
       logits.append(out[1].numpy())
-    else:
-      acts.append(out.numpy())
   return (np.concatenate(acts).astype(np.float32),
-          np.concatenate(logits).astype(np.float32) if both else None)
+          np.concatenate(logits).astype(np.float32) if logits else None)
