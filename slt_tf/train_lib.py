@@ -234,8 +234,18 @@ def _extractor_weights(config: TrainConfig, cache_dir: str) -> Optional[str]:
   return path
 
 
-def _build(config: TrainConfig, strategy, cache_dir: str,
-           weights: Optional[str]) -> _State:
+def build_state(config: TrainConfig, strategy, cache_dir: str,
+                weights: Optional[str], real_moments=None) -> _State:
+  """Everything a search step needs, built under ``strategy``.
+
+  Args:
+    config: the run's configuration.
+    strategy: its distribution strategy.
+    cache_dir: cache of real statistics.
+    weights: the feature extractor's weights (see ``features.build``).
+    real_moments: (mean, variance) to match instead of the dataset's cached
+      statistics (benchmarks on random data).
+  """
   with strategy.scope():
     keras.utils.set_random_seed(config.seed)
     extractor = features_lib.build(config.features, config.resolution,
@@ -244,9 +254,13 @@ def _build(config: TrainConfig, strategy, cache_dir: str,
     if weights == features_lib.RANDOM:
       logging.warning("the feature extractor has RANDOM weights: the search "
                       "will not learn meaningful images")
-    mean, var, _ = real_stats.load_or_compute(
-        extractor, config.dataset, config.resolution, config.split,
-        config.batch_size, cache_dir, config.data_dir, config.max_real_images)
+    if real_moments is None:
+      mean, var, _ = real_stats.load_or_compute(
+          extractor, config.dataset, config.resolution, config.split,
+          config.batch_size, cache_dir, config.data_dir,
+          config.max_real_images)
+    else:
+      mean, var = real_moments
     generator = generators.build(config.arch, **config.generator_kwargs())
     objective = losses.MomentMatching(
         mean, var, config.ama_learning_rate, config.beta1, config.beta2,
@@ -263,7 +277,8 @@ def _build(config: TrainConfig, strategy, cache_dir: str,
   return _State(generator, extractor, objective, optimizer, step, checkpoint)
 
 
-def _train_step_fn(config: TrainConfig, strategy, state: _State):
+def train_step_fn(config: TrainConfig, strategy, state: _State):
+  """The compiled search step: one update of the scores (or weights)."""
   generator, objective = state.generator, state.objective
   extractor, optimizer = state.extractor.model, state.optimizer
   variables = generator.trainable_variables
@@ -548,7 +563,7 @@ def run(config: TrainConfig, flags_text: str = "") -> dict:
             os.path.exists(os.path.join(config.workdir, "config.json")))
   cache_dir = config.cache_dir or cache.default_dir()
   weights = _extractor_weights(config, cache_dir)
-  state = _build(config, strategy, cache_dir, weights)
+  state = build_state(config, strategy, cache_dir, weights)
   counts = generators.prunable_parameter_count(state.generator)
   logging.info("generator %s %dpx: %s prunable parameters, mode=%s "
                "keep_ratio=%g mask_scope=%s; %d replica(s), global batch %d",
@@ -574,7 +589,7 @@ def run(config: TrainConfig, flags_text: str = "") -> dict:
     logging.info("workdir %s has no checkpoint; starting at step 0",
                  config.workdir)
 
-  train_step = _train_step_fn(config, strategy, state)
+  train_step = train_step_fn(config, strategy, state)
   latents = fixed_latents(config)
   sample_fn = tf.function(lambda: state.generator(
       latents if len(latents) > 1 else latents[0], training=False))
