@@ -105,15 +105,10 @@ class Evaluator:
     sample = self._sample
     for start in range(0, self.n, self.batch_size):
       b = min(self.batch_size, self.n - start)
-      seed = tf.constant([self.seed ^ _EVAL_SEED, start], tf.int64)
-      z = tf.random.stateless_normal([b, config.latent_size], seed=seed)
-      if config.num_classes:
-        labels = tf.random.stateless_uniform([b], seed=seed + [0, 1 << 40],
-                                             maxval=config.num_classes,
-                                             dtype=tf.int32)
-        yield sample([z, labels])
-      else:
-        yield sample(z)
+      inputs = train_lib.latent_batch(
+          b, config.latent_size, config.num_classes,
+          tf.constant([self.seed ^ _EVAL_SEED, start], tf.int64))
+      yield sample(inputs if len(inputs) > 1 else inputs[0])
 
   def evaluate(self, generator) -> Dict[str, float]:
     """Named metrics of ``generator`` against the real split."""

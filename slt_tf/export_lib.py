@@ -56,6 +56,15 @@ def _frozen_config(value):
   return value
 
 
+def seed_independent_variables(generator) -> list:
+  """The generator's variables that are not a masked layer's kernel, bias,
+  scores or threshold: batch-norm statistics, power-iteration vectors, ...
+  (what a ticket must store besides seeds and masks)."""
+  masked = {f"{l.path}/{name}" for l in layers.masked_layers(generator)
+            for name in _MASKED_STATE}
+  return [v for v in generator.weights if v.path not in masked]
+
+
 def effective_weights(generator, masks: Optional[dict] = None
                       ) -> Dict[str, Tuple[np.ndarray, Optional[np.ndarray]]]:
   """{layer path: (effective kernel, effective bias)} of every masked layer.
@@ -93,11 +102,9 @@ def freeze(generator: keras.Model, masks: Optional[dict] = None
   frozen = keras.Model.from_config(_frozen_config(generator.get_config()))
   frozen(generator.inputs if len(generator.inputs) > 1 else
          generator.inputs[0])  # Builds every layer.
-  source = {v.path: v for v in generator.weights}
-  masked_paths = {f"{l.path}/{name}" for l in layers.masked_layers(generator)
-                  for name in _MASKED_STATE}
+  source = {v.path: v for v in seed_independent_variables(generator)}
   for variable in frozen.weights:
-    if variable.path in source and variable.path not in masked_paths:
+    if variable.path in source:
       variable.assign(source[variable.path])
   weights = effective_weights(generator, masks)
   frozen_layers = {l.path: l for l in layers.masked_layers(frozen)}
@@ -207,25 +214,19 @@ def write_ticket(generator: keras.Model, config: TrainConfig, path: str) -> dict
                       "only a ticket is described by seeds and masks")
   arrays = {"format": np.array(TICKET_FORMAT),
             "config": np.array(config.to_json())}
-  masked_paths = set()
-  dense_bytes = 0
   for i, layer in enumerate(layers.masked_layers(generator)):
-    masked_paths |= {f"{layer.path}/{n}" for n in _MASKED_STATE}
-    dense_bytes += 4 * int(np.prod(layer.kernel.shape))
-    if layer.bias is not None:
-      dense_bytes += 4 * int(np.prod(layer.bias.shape))
     if not layer.is_ticket:
       continue  # Frozen whole (first_dense/last_dense): a function of the seed.
     arrays[f"mask/{i}"] = np.packbits(np.asarray(layer.mask()).ravel() > 0)
     if layer.bias_scores is not None:
       arrays[f"bias_mask/{i}"] = np.packbits(
           np.asarray(layer.bias_mask()).ravel() > 0)
-  for variable in generator.weights:
-    if variable.path not in masked_paths:
-      arrays[f"state/{variable.path}"] = np.asarray(variable)
+  for variable in seed_independent_variables(generator):
+    arrays[f"state/{variable.path}"] = np.asarray(variable)
   buffer = io.BytesIO()
   np.savez_compressed(buffer, **arrays)
   fileio.write_atomic(path, buffer.getvalue())
+  dense_bytes = 4 * generators.prunable_parameter_count(generator)["total"]
   return {"bytes": len(buffer.getvalue()), "dense_bytes": dense_bytes,
           "masked_layers": len(layers.masked_layers(generator))}
 
@@ -259,11 +260,8 @@ def read_ticket(path: str) -> Tuple[keras.Model, TrainConfig, dict]:
       bias_mask = (_unpack(arrays[f"bias_mask/{i}"], layer.bias.shape)
                    if layer.bias_scores is not None else None)
       masks[layer.path] = (kernel_mask, bias_mask)
-    masked_paths = {f"{l.path}/{n}" for l in layers.masked_layers(generator)
-                    for n in _MASKED_STATE}
-    for variable in generator.weights:
-      if variable.path not in masked_paths:
-        variable.assign(arrays[f"state/{variable.path}"])
+    for variable in seed_independent_variables(generator):
+      variable.assign(arrays[f"state/{variable.path}"])
   except (KeyError, ValueError) as e:
     raise ExportError(f"ticket: {path} does not describe a valid generator "
                       f"({e})") from None

@@ -72,18 +72,25 @@ def fixed_latents(config: TrainConfig) -> list:
   return [z]
 
 
+def latent_batch(batch: int, nz: int, num_classes: int, seed) -> list:
+  """Generator inputs drawn statelessly from ``seed`` (an int64 pair): [z],
+  or [z, labels] for a conditional generator."""
+  seed = tf.cast(seed, tf.int64)
+  z = tf.random.stateless_normal([batch, nz], seed=seed)
+  if num_classes:
+    labels = tf.random.stateless_uniform(
+        [batch], seed=seed + [0, 1 << 40], minval=0, maxval=num_classes,
+        dtype=tf.int32)
+    return [z, labels]
+  return [z]
+
+
 def step_latents(config: TrainConfig, step) -> list:
   """The global batch of generator inputs of ``step`` (a function of seed, step)."""
   seed = tf.stack([tf.constant(config.seed, tf.int64),
                    tf.cast(step, tf.int64)])
-  z = tf.random.stateless_normal([config.batch_size, config.latent_size],
-                                 seed=seed)
-  if config.num_classes:
-    labels = tf.random.stateless_uniform(
-        [config.batch_size], seed=seed + [0, 1 << 40], minval=0,
-        maxval=config.num_classes, dtype=tf.int32)
-    return [z, labels]
-  return [z]
+  return latent_batch(config.batch_size, config.latent_size,
+                      config.num_classes, seed)
 
 
 def make_strategy(config: TrainConfig) -> tf.distribute.Strategy:
