@@ -14,3 +14,16 @@ def median_seconds(fn, repeats: int, warmup: int = 0) -> float:
     fn()
     times.append(time.perf_counter() - start)
   return statistics.median(times)
+
+
+def graph_flops(function) -> int:
+  """Floating-point operations of one call of a ``tf.function`` (no inputs),
+  as TensorFlow's profiler counts them from the traced graph: 2 per
+  multiply-add of convolutions and matrix products, forward and backward; ops
+  without a registered count (e.g. the mask's threshold search) add 0."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  graph = function.get_concrete_function().graph
+  options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+  options["output"] = "none"
+  return int(tf.compat.v1.profiler.profile(graph=graph,
+                                           options=options).total_float_ops)

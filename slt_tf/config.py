@@ -7,10 +7,11 @@ which is also its flag name, so that entry points can report ``--name ...``.
 import dataclasses
 import json
 import math
-from typing import Optional
+from typing import Optional, Tuple
 
 from slt_tf import features
 from slt_tf import generators
+from slt_tf import methods
 from slt_tf.generators import TicketOptions
 from slt_tf.initializers import check_name
 
@@ -19,9 +20,10 @@ LR_SCHEDULES = ("constant", "cosine")
 
 # Fields that define what a workdir's checkpoints are; a rerun in the same
 # workdir must agree on them (the rest, e.g. train_steps, may change).
-IDENTITY_FIELDS = ("arch", "resolution", "width", "nz", "num_classes",
-                   "ticket", "dataset", "split", "features", "feature_bn",
-                   "batch_size", "max_real_images")
+IDENTITY_FIELDS = ("method", "arch", "resolution", "width", "nz",
+                   "num_classes", "ticket", "dataset", "split", "features",
+                   "feature_layers", "feature_bn", "batch_size", "max_real_images", "init_from",
+                   "d_width")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +32,10 @@ class TrainConfig:
 
   Attributes:
     workdir: directory of checkpoints, summaries, samples and effective flags.
+    method: ``slt_tf.methods.METHODS``: the ticket search or a baseline; sets
+      ``ticket.mode`` (None: "dense" if ``ticket.mode`` is "dense", else
+      "ticket").
+    init_from: ``finetune`` only: the workdir of the ticket to fine-tune.
     arch: generator architecture, one of ``generators.ARCHS``.
     resolution: image size.
     width: base width (None: the paper's).
@@ -46,6 +52,8 @@ class TrainConfig:
     feature_weights: its weights (see ``slt_tf.features.build``); None for
       ``classifier``, which is trained on the dataset and cached.
     feature_bn: VGG19-BN batch norm, "batch" (the authors') or "inference".
+    feature_layers: match the moments of these feature layers only (1-based;
+      VGG19: its 16 ReLUs), to save memory; () for all (the paper's).
     max_real_images: real statistics over the first N images (0: all).
     cache_dir: cache of real statistics and trained feature nets (None:
       ``slt_tf.cache.default_dir()``).
@@ -71,8 +79,12 @@ class TrainConfig:
     eval_samples: N of those evaluations.
     eval_backbone, eval_backbone_weights: their backbone (see
       ``slt_tf.features.backbones``).
+    d_width, d_learning_rate, d_beta1, d_beta2: ``adversarial_ticket`` only:
+      the SNGAN discriminator's base width and its Adam.
   """
   workdir: str
+  method: Optional[str] = None
+  init_from: Optional[str] = None
   arch: str = "gfmn"
   resolution: int = 32
   width: Optional[int] = None
@@ -87,6 +99,7 @@ class TrainConfig:
   features: str = "vgg19_bn"
   feature_weights: Optional[str] = None
   feature_bn: str = "batch"
+  feature_layers: Tuple[int, ...] = ()
   max_real_images: int = 0
   cache_dir: Optional[str] = None
   batch_size: int = 64
@@ -108,11 +121,16 @@ class TrainConfig:
   eval_samples: int = 1000
   eval_backbone: str = "auto"
   eval_backbone_weights: Optional[str] = None
+  d_width: int = 128
+  d_learning_rate: float = 2e-4
+  d_beta1: float = 0.5
+  d_beta2: float = 0.999
 
   def __post_init__(self):
     if not self.workdir:
       raise ValueError("workdir is required (a directory for checkpoints, "
                        "summaries and samples)")
+    self._resolve_method()
     check_name(self.arch, generators.ARCHS, "arch")
     supported = generators.resolutions(self.arch)
     if self.resolution not in supported:
@@ -133,6 +151,13 @@ class TrainConfig:
                        "mnist_embedded)")
     check_name(self.features, features.EXTRACTORS, "features")
     check_name(self.feature_bn, features.BN_MODES, "feature_bn")
+    object.__setattr__(self, "feature_layers",
+                       tuple(int(l) for l in self.feature_layers))
+    available = features.num_layers(self.features)
+    if any(not 1 <= l <= available for l in self.feature_layers):
+      raise ValueError(f"feature_layers must be in 1..{available} for "
+                       f"{self.features} (1-based), got "
+                       f"{list(self.feature_layers)}")
     if self.batch_size < 2:
       raise ValueError(f"batch_size must be >= 2 (the unbiased variance "
                        f"needs two images), got {self.batch_size}")
@@ -150,11 +175,14 @@ class TrainConfig:
     if self.max_real_images < 0:
       raise ValueError(f"max_real_images must be >= 0, got "
                        f"{self.max_real_images}")
-    for name in ("learning_rate", "ama_learning_rate", "adam_epsilon"):
+    if self.d_width < 1:
+      raise ValueError(f"d_width must be >= 1, got {self.d_width}")
+    for name in ("learning_rate", "ama_learning_rate", "adam_epsilon",
+                 "d_learning_rate"):
       value = getattr(self, name)
       if not (value > 0 and math.isfinite(value)):
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    for name in ("beta1", "beta2"):
+    for name in ("beta1", "beta2", "d_beta1", "d_beta2"):
       if not 0 <= getattr(self, name) < 1:
         raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
     check_name(self.lr_schedule, LR_SCHEDULES, "lr_schedule")
@@ -164,6 +192,31 @@ class TrainConfig:
     if self.batch_size % self.cpu_replicas:
       raise ValueError(f"batch_size ({self.batch_size}) must be divisible by "
                        f"the replica count ({self.cpu_replicas})")
+
+  def _resolve_method(self):
+    # Frozen dataclass: the derived fields are set once, here.
+    if self.method is None:
+      object.__setattr__(self, "method",
+                         methods.default_for_mode(self.ticket.mode))
+    method = methods.get(self.method)
+    if self.ticket.mode != method.layer_mode:
+      if self.ticket.mode != "ticket":  # Only the default may be overridden.
+        raise ValueError(f"method {self.method!r} needs mode "
+                         f"{method.layer_mode!r}, got mode "
+                         f"{self.ticket.mode!r}")
+      object.__setattr__(self, "ticket", dataclasses.replace(
+          self.ticket, mode=method.layer_mode))
+    if method.needs_ticket and not self.init_from:
+      raise ValueError(f"init_from is required by method {self.method!r} "
+                       "(the workdir of the ticket whose kept weights are "
+                       "fine-tuned)")
+    if self.init_from and not method.needs_ticket:
+      raise ValueError(f"init_from is only used by method 'finetune', not "
+                       f"{self.method!r}")
+
+  @property
+  def method_spec(self) -> methods.Method:
+    return methods.get(self.method)
 
   @property
   def seed(self) -> int:
@@ -204,6 +257,9 @@ def identity_mismatch(stored: dict, config: TrainConfig) -> list:
   from it compare as their defaults.
   """
   defaults = json.loads(TrainConfig(workdir="-").to_json())
+  if "method" not in stored:  # Written before methods existed.
+    stored = dict(stored, method=methods.default_for_mode(
+        stored.get("ticket", {}).get("mode", "ticket")))
   current = config.identity()
   differences = []
   for name in IDENTITY_FIELDS:

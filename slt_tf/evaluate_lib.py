@@ -241,7 +241,9 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
   result = {"metrics": evaluator.evaluate(generator), "checkpoint": path,
             "step": step, "split": split, "backbone": evaluator.backbone.name,
             "backbone_weights": evaluator.backbone.weights_id,
-            "n": evaluator.n, "dataset": config.dataset}
+            "n": evaluator.n,
+            "requested_n": evaluator_kwargs.get("num_samples", 10000),
+            "dataset": config.dataset}
   result["path"] = write_result(workdir, split, step, result,
                                 "saved_model" if saved_model else None)
   return result

@@ -5,12 +5,12 @@ evaluates each on the held-out report split and writes a table and a plot.
       --keep_ratios=0.05,0.1,0.3,0.5 --dense
 
 Every search flag of ``slt_tf.train`` applies to all runs; each run gets
-``SWEEP_DIR/keep_<k>`` (or ``SWEEP_DIR/dense``) as its workdir, so a rerun
-resumes them. Outputs: ``results.json``, ``results.md`` and
-``fid_vs_keep_ratio.png`` in the sweep directory.
+``SWEEP_DIR/ticket_k<k>_s<seed>`` (or ``SWEEP_DIR/dense_k1_s<seed>``) as its
+workdir, so a rerun resumes them. Outputs: ``results.json``, ``results.md``
+and ``fid_vs_keep_ratio.png`` in the sweep directory. ``slt_tf.study`` does
+the same over every baseline and several seeds.
 """
 
-import dataclasses
 import os
 import sys
 from typing import List, Sequence
@@ -20,10 +20,10 @@ from absl import flags
 from absl import logging
 
 from slt_tf import data
-from slt_tf import evaluate_lib
 from slt_tf import features
 from slt_tf import fileio
 from slt_tf import masking
+from slt_tf import study_lib
 from slt_tf import train  # Defines the search flags.
 from slt_tf import train_lib
 from slt_tf.config import TrainConfig
@@ -39,25 +39,18 @@ _DENSE = flags.DEFINE_bool("dense", True, "Also run the dense baseline.")
 def run_sweep(base: TrainConfig, keep_ratios: Sequence[float], dense: bool,
               sweep_dir: str) -> List[dict]:
   """Searches and evaluates each setting; writes and returns the table rows."""
-  settings = [("ticket", k) for k in keep_ratios]
-  if dense:
-    settings.append(("dense", 1.0))
+  plan = study_lib.settings(keep_ratios, ["dense"] if dense else [], 1.0,
+                            [base.seed])
   rows = []
-  for mode, keep in settings:
-    name = "dense" if mode == "dense" else f"keep_{keep:g}"
-    config = dataclasses.replace(
-        base, workdir=os.path.join(sweep_dir, name),
-        ticket=dataclasses.replace(base.ticket, mode=mode, keep_ratio=keep))
-    logging.info("sweep: %s", name)
-    train_lib.run(config)
-    result = evaluate_lib.evaluate_workdir(
-        config.workdir, num_samples=base.eval_samples,
-        backbone=base.eval_backbone,
-        backbone_weights=base.eval_backbone_weights,
-        cache_dir=base.cache_dir)
-    rows.append({"run": name, "mode": mode, "keep_ratio": keep,
-                 "steps": result["step"], "split": result["split"],
-                 **result["metrics"]})
+  for setting in plan:
+    config = study_lib.setting_config(base, setting, sweep_dir)
+    logging.info("sweep: %s", setting.name)
+    _, result = study_lib.search_and_evaluate(
+        config, base.eval_samples, base.eval_backbone,
+        base.eval_backbone_weights)
+    rows.append({"run": setting.name, "mode": setting.method,
+                 "keep_ratio": setting.keep_ratio, "steps": result["step"],
+                 "split": result["split"], **result["metrics"]})
   write_results(rows, sweep_dir)
   return rows
 
@@ -82,35 +75,11 @@ def write_results(rows: List[dict], sweep_dir: str) -> None:
 
 
 def _plot(rows, metric_keys, path):
-  import io  # pylint: disable=g-import-not-at-top
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.ticker  # pylint: disable=g-import-not-at-top
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
   fid = next(k for k in metric_keys if k.startswith("fid_"))
-  tickets = sorted((r["keep_ratio"], r[fid]) for r in rows
-                   if r["mode"] == "ticket")
-  figure, axes = plt.subplots(figsize=(5, 3.5), dpi=120)
-  if tickets:
-    axes.plot([k for k, _ in tickets], [v for _, v in tickets], "o-",
-              label="ticket (scores trained)")
-  for r in rows:
-    if r["mode"] == "dense":
-      axes.axhline(r[fid], color="gray", linestyle="--",
-                   label="dense (weights trained)")
-  axes.set_xscale("log")
-  if tickets:
-    axes.set_xticks([k for k, _ in tickets])
-    axes.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-    axes.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-  axes.set_xlabel("keep ratio (fraction of weights kept)")
-  axes.set_ylabel(fid)
-  axes.legend()
-  figure.tight_layout()
-  buffer = io.BytesIO()
-  figure.savefig(buffer, format="png")
-  plt.close(figure)
-  fileio.write_atomic(path, buffer.getvalue())
+  entries = study_lib.summary(
+      [dict(method=r["mode"], fid=r[fid], steps=r["steps"],
+            keep_ratio=r["keep_ratio"]) for r in rows])
+  study_lib.plot_fid_vs_keep(entries, fid, path)
 
 
 def _number(text: str):

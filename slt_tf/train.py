@@ -17,6 +17,7 @@ from slt_tf import features
 from slt_tf import generators
 from slt_tf import initializers
 from slt_tf import layers
+from slt_tf import methods
 from slt_tf import train_lib
 from slt_tf.config import TrainConfig
 from slt_tf.features import backbones
@@ -36,9 +37,17 @@ _NZ = flags.DEFINE_integer("nz", None, "Latent size; default: the "
 _KEEP_RATIO = flags.DEFINE_float(
     "keep_ratio", 0.1, "Fraction of weights KEPT, in (0, 1] (the paper's "
     "'0.k').")
+_METHOD = flags.DEFINE_string(
+    "method", None, f"{methods.METHODS}: ticket (train the scores of a frozen "
+    "random network), or a baseline: dense (train the weights), random_mask, "
+    "random_dense (train nothing), adversarial_ticket (scores driven by a "
+    "hinge GAN loss with the SNGAN discriminator), finetune (train the kept "
+    "weights of the ticket in --init_from). Default: from --mode.")
+_INIT_FROM = flags.DEFINE_string(
+    "init_from", None, "finetune: workdir of the ticket to fine-tune.")
 _MODE = flags.DEFINE_string(
-    "mode", "ticket", "ticket: train scores of a frozen random network; "
-    "dense: train the weights (baseline).")
+    "mode", "ticket", "The masked layers' mode (set by --method): ticket "
+    "(scores) or dense (weights).")
 _MASK_SCOPE = flags.DEFINE_string(
     "mask_scope", "layer", f"Top-k per layer or one global threshold: "
     f"{layers.MASK_SCOPES}.")
@@ -77,6 +86,10 @@ _FEATURE_WEIGHTS = flags.DEFINE_string(
     "(tests); classifier: none (trained on the dataset and cached).")
 _FEATURE_BN = flags.DEFINE_string(
     "feature_bn", "batch", f"VGG19-BN batch norm: {features.BN_MODES}.")
+_FEATURE_LAYERS = flags.DEFINE_list(
+    "feature_layers", [], "Match only these feature layers (1-based; VGG19: "
+    "its 16 ReLUs in order), e.g. 1,2,3,4,5,6,7,8 when memory is short; "
+    "empty: all (the paper's).")
 _MAX_REAL_IMAGES = flags.DEFINE_integer(
     "max_real_images", 0, "Real statistics over the first N images (0: all).")
 _CACHE_DIR = flags.DEFINE_string(
@@ -120,9 +133,26 @@ _EVAL_BACKBONE = flags.DEFINE_string(
     "eval_backbone", "auto", "Their backbone: inception, digits, or auto.")
 _EVAL_BACKBONE_WEIGHTS = flags.DEFINE_string(
     "eval_backbone_weights", None, "Inception weights for those evaluations.")
+_D_WIDTH = flags.DEFINE_integer(
+    "d_width", 128, "adversarial_ticket: SNGAN discriminator base width.")
+_D_LEARNING_RATE = flags.DEFINE_float(
+    "d_learning_rate", 2e-4, "adversarial_ticket: discriminator Adam "
+    "learning rate.")
+_D_BETA1 = flags.DEFINE_float("d_beta1", 0.5,
+                              "adversarial_ticket: discriminator Adam beta1.")
+_D_BETA2 = flags.DEFINE_float("d_beta2", 0.999,
+                              "adversarial_ticket: discriminator Adam beta2.")
 _CPU_REPLICAS = flags.DEFINE_integer(
     "cpu_replicas", 1, "With --strategy=mirrored and no GPU: split the CPU "
     "into this many replicas (testing).")
+
+
+def _feature_layers():
+  try:
+    return tuple(int(v) for v in _FEATURE_LAYERS.value)
+  except ValueError:
+    raise ValueError(f"feature_layers must be integers, got "
+                     f"{','.join(_FEATURE_LAYERS.value)}") from None
 
 
 def config_from_flags() -> TrainConfig:
@@ -134,12 +164,14 @@ def config_from_flags() -> TrainConfig:
       first_dense=_FIRST_DENSE.value, last_dense=_LAST_DENSE.value,
       seed=_SEED.value)
   return TrainConfig(
-      workdir=_WORKDIR.value, arch=_ARCH.value, resolution=_RESOLUTION.value,
+      workdir=_WORKDIR.value, method=_METHOD.value,
+      init_from=_INIT_FROM.value, arch=_ARCH.value, resolution=_RESOLUTION.value,
       width=_WIDTH.value, nz=_NZ.value, num_classes=_NUM_CLASSES.value,
       num_samples=_NUM_SAMPLES.value, ticket=ticket, dataset=_DATASET.value,
       data_dir=_DATA_DIR.value, split=_SPLIT.value, download=_DOWNLOAD.value,
       features=_FEATURES.value, feature_weights=_FEATURE_WEIGHTS.value,
-      feature_bn=_FEATURE_BN.value, max_real_images=_MAX_REAL_IMAGES.value,
+      feature_bn=_FEATURE_BN.value,
+      feature_layers=_feature_layers(), max_real_images=_MAX_REAL_IMAGES.value,
       cache_dir=_CACHE_DIR.value, batch_size=_BATCH_SIZE.value,
       train_steps=_TRAIN_STEPS.value, learning_rate=_LEARNING_RATE.value,
       lr_schedule=_LR_SCHEDULE.value, beta1=_BETA1.value, beta2=_BETA2.value,
@@ -152,7 +184,9 @@ def config_from_flags() -> TrainConfig:
       collective_timeout_s=_COLLECTIVE_TIMEOUT_S.value,
       eval_every=_EVAL_EVERY.value,
       eval_samples=_EVAL_SAMPLES.value, eval_backbone=_EVAL_BACKBONE.value,
-      eval_backbone_weights=_EVAL_BACKBONE_WEIGHTS.value)
+      eval_backbone_weights=_EVAL_BACKBONE_WEIGHTS.value,
+      d_width=_D_WIDTH.value, d_learning_rate=_D_LEARNING_RATE.value,
+      d_beta1=_D_BETA1.value, d_beta2=_D_BETA2.value)
 
 
 def main(argv):

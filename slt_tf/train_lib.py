@@ -47,6 +47,7 @@ from slt_tf.config import TrainConfig
 from slt_tf.features import classifier
 
 _SAMPLE_SEED = 0x5A3
+_REAL_SEED_OFFSET = 1 << 32  # Keeps the real-batch draws apart from latents'.
 
 
 class RunError(ValueError):
@@ -194,6 +195,12 @@ class _State:
   optimizer: keras.optimizers.Optimizer
   step: tf.Variable
   checkpoint: tf.train.Checkpoint
+  # adversarial_ticket only:
+  discriminator: Optional[keras.Model] = None
+  d_optimizer: Optional[keras.optimizers.Optimizer] = None
+  real_images: Optional[tf.Variable] = None  # uint8 (N, H, W, 3), on the host.
+  # finetune only: one 0/1 tensor per trainable variable.
+  gradient_masks: Optional[List[tf.Tensor]] = None
 
 
 def _learning_rate(config: TrainConfig):
@@ -242,7 +249,8 @@ def _extractor_weights(config: TrainConfig, cache_dir: str) -> Optional[str]:
 
 
 def build_state(config: TrainConfig, strategy, cache_dir: str,
-                weights: Optional[str], real_moments=None) -> _State:
+                weights: Optional[str], real_moments=None,
+                real_images: Optional[np.ndarray] = None) -> _State:
   """Everything a search step needs, built under ``strategy``.
 
   Args:
@@ -252,11 +260,14 @@ def build_state(config: TrainConfig, strategy, cache_dir: str,
     weights: the feature extractor's weights (see ``features.build``).
     real_moments: (mean, variance) to match instead of the dataset's cached
       statistics (benchmarks on random data).
+    real_images: adversarial_ticket: uint8 images (N, H, W, 3) for the
+      discriminator instead of the dataset's (benchmarks).
   """
   with strategy.scope():
     keras.utils.set_random_seed(config.seed)
     extractor = features_lib.build(config.features, config.resolution,
-                                   weights, config.feature_bn, config.seed)
+                                   weights, config.feature_bn, config.seed,
+                                   config.feature_layers)
     logging.info("features: %s", extractor.describe())
     if weights == features_lib.RANDOM:
       logging.warning("the feature extractor has RANDOM weights: the search "
@@ -269,6 +280,8 @@ def build_state(config: TrainConfig, strategy, cache_dir: str,
     else:
       mean, var = real_moments
     generator = generators.build(config.arch, **config.generator_kwargs())
+    gradient_masks = (_start_from_ticket(config, generator)
+                      if config.method_spec.needs_ticket else None)
     objective = losses.MomentMatching(
         mean, var, config.ama_learning_rate, config.beta1, config.beta2,
         config.adam_epsilon)
@@ -278,46 +291,206 @@ def build_state(config: TrainConfig, strategy, cache_dir: str,
     # Built inside the scope before the first step, or MirroredStrategy fails.
     optimizer.build(generator.trainable_variables)
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    adversarial = {}
+    if config.method_spec.adversarial:
+      discriminator = generators.build_discriminator(
+          config.resolution, ch=config.d_width, seed=config.seed)
+      d_optimizer = keras.optimizers.Adam(
+          config.d_learning_rate, beta_1=config.d_beta1,
+          beta_2=config.d_beta2, epsilon=config.adam_epsilon)
+      d_optimizer.build(discriminator.trainable_variables)
+      adversarial = dict(discriminator=discriminator, d_optimizer=d_optimizer)
   checkpoint = tf.train.Checkpoint(
       generator=generator, optimizer=optimizer, ama_mean=objective.ama_mean,
-      ama_var=objective.ama_var, step=step)
-  return _State(generator, extractor, objective, optimizer, step, checkpoint)
+      ama_var=objective.ama_var, step=step, **adversarial)
+  if config.method_spec.adversarial:
+    real_images = _real_images_in_memory(config, real_images)
+  return _State(generator, extractor, objective, optimizer, step, checkpoint,
+                real_images=real_images, gradient_masks=gradient_masks,
+                **adversarial)
+
+
+def _ticket_to_finetune(config: TrainConfig):
+  """The ticket generator of ``config.init_from`` and its config.
+
+  Raises:
+    RunError: naming ``init_from``, when it is not a compatible ticket.
+  """
+  source = read_workdir_config(config.init_from, flag="init_from")
+  if source.ticket.mode != "ticket":
+    raise RunError(f"init_from: {config.init_from} holds a "
+                   f"{source.method!r} run, not a ticket")
+  mine = dict(config.generator_kwargs(), mode="ticket")
+  if source.arch != config.arch or source.generator_kwargs() != mine:
+    raise RunError(f"init_from: {config.init_from} holds a different "
+                   f"generator ({source.arch} {source.generator_kwargs()}); "
+                   "use the ticket's --arch, --resolution, --width, --nz, "
+                   "--seed and ticket flags")
+  try:
+    ticket = restore_generator(source)
+  except RunError as e:
+    raise RunError(f"init_from: {str(e).split(': ', 1)[-1]}") from None
+  return ticket, source
+
+
+def _start_from_ticket(config: TrainConfig, generator: keras.Model
+                       ) -> List[tf.Tensor]:
+  """Sets a dense generator to the ticket of ``config.init_from``: kernels
+  and biases ``W * M``, the ticket's batch-norm statistics and power
+  iterations. Returns the masks of ``generator.trainable_variables``.
+
+  Raises:
+    RunError: naming ``init_from``, when it is not a compatible ticket.
+  """
+  ticket, source = _ticket_to_finetune(config)
+  if source.ticket.mask_scope == "global":
+    layers.update_global_thresholds(ticket)
+  logging.info("finetune: starting from the ticket in %s", config.init_from)
+  masks, values = {}, {v.path: v for v in ticket.variables}
+  for layer in layers.masked_layers(ticket):
+    parts = [(layer.kernel, layer.mask() if layer.is_ticket else None)]
+    if layer.bias is not None:
+      parts.append((layer.bias, layer.bias_mask()))
+    for variable, mask in parts:
+      if mask is None:  # Kept whole (first_dense, last_dense): all trainable.
+        mask = tf.ones_like(variable)
+      masks[variable.path] = tf.cast(mask, tf.float32)
+  for variable in generator.variables:
+    if variable.path not in values:
+      raise RunError(f"init_from: the ticket has no variable "
+                     f"{variable.path}")
+    source_value = values[variable.path]
+    if variable.path in masks:
+      source_value = source_value * masks[variable.path]
+    variable.assign(source_value)
+  return [masks[v.path] for v in generator.trainable_variables]
+
+
+def _real_images_in_memory(config: TrainConfig,
+                           array: Optional[np.ndarray] = None) -> tf.Variable:
+  """The training split as uint8 in host memory, for the discriminator.
+
+  Real batches are then a function of (seed, step), as the latents are, so
+  that a restarted adversarial run continues exactly; uint8 keeps CelebA 64
+  at 2.4 GB (``max_real_images`` caps it).
+  """
+  if array is None:
+    source = data.load(config.dataset, config.resolution, config.split,
+                       config.data_dir)
+    ds = source.dataset
+    if config.max_real_images:
+      ds = ds.take(config.max_real_images)
+    array = np.concatenate([
+        tf.cast(tf.round((batch + 1.0) * 127.5), tf.uint8).numpy()
+        for batch in ds.batch(1024)])
+  logging.info("adversarial: %d real images held in memory (%.1f MB)",
+               len(array), array.nbytes / 2**20)
+  with tf.device("/cpu:0"):
+    return tf.Variable(array, trainable=False, name="real_images")
+
+
+def real_batch(config: TrainConfig, images: tf.Variable, step) -> tf.Tensor:
+  """The global batch of real images of ``step`` in [-1, 1] (drawn with
+  replacement, a function of seed and step)."""
+  seed = tf.stack([tf.constant(config.seed + _REAL_SEED_OFFSET, tf.int64),
+                   tf.cast(step, tf.int64)])
+  index = tf.random.stateless_uniform(
+      [config.batch_size], seed=seed, minval=0,
+      maxval=tf.shape(images, out_type=tf.int64)[0], dtype=tf.int64)
+  return tf.cast(tf.gather(images, index), tf.float32) / 127.5 - 1.0
 
 
 def train_step_fn(config: TrainConfig, strategy, state: _State):
-  """The compiled search step: one update of the scores (or weights)."""
+  """The compiled search step: one update of what the method trains.
+
+  Every method returns the moment-matching metrics (``loss``, ``loss_mean``,
+  ``loss_var``, ``mean_mse``, ``var_mse``), so that their curves compare;
+  ``adversarial_ticket`` adds ``g_loss`` and ``d_loss``, and its ``loss`` is
+  the generator's hinge loss.
+  """
   generator, objective = state.generator, state.objective
   extractor, optimizer = state.extractor.model, state.optimizer
+  discriminator, d_optimizer = state.discriminator, state.d_optimizer
+  method = config.method_spec
   variables = generator.trainable_variables
   global_scope = (config.ticket.mode == "ticket"
                   and config.ticket.mask_scope == "global")
   replicas = strategy.num_replicas_in_sync
   local_batch = config.batch_size // replicas
 
-  def replica_step(inputs):
+  def local_part(tensors):
     context = tf.distribute.get_replica_context()
     start = context.replica_id_in_sync_group * local_batch
-    local = [t[start:start + local_batch] for t in inputs]
+    return [t[start:start + local_batch] for t in tensors]
+
+  def replica_step(inputs, real):
+    local = local_part(inputs)
+    local = local if len(local) > 1 else local[0]
     if global_scope:
       layers.update_global_thresholds(generator)
-    with tf.GradientTape() as tape:
-      fake = generator(local if len(local) > 1 else local[0], training=True)
+    if not method.trains:
+      # Batch-norm statistics only; the loss is logged for comparison.
+      fake = generator(local, training=True)
       loss, metrics = objective(extractor(fake, training=False))
-      # Every replica holds the global loss; the all-reduce's gradient sums.
+      return dict(metrics, loss=loss)
+    with tf.GradientTape() as tape:
+      fake = generator(local, training=True)
+      if not method.adversarial:
+        loss, metrics = objective(extractor(fake, training=False))
+    if method.adversarial:
+      loss, metrics = _adversarial_losses(
+          tape, fake, local_part([real])[0], discriminator, d_optimizer,
+          replicas)
+    with tape:
+      # The all-reduce's gradient sums: moment matching's loss is global on
+      # every replica, the hinge loss a per-replica mean.
       scaled = loss / replicas
     grads = tape.gradient(scaled, variables)
+    if method.adversarial:  # Monitored, for comparison with moment matching.
+      _, moments = objective(extractor(fake, training=False))
+      metrics = dict(moments, **metrics)
+    if state.gradient_masks is not None:
+      grads = [g * m for g, m in zip(grads, state.gradient_masks)]
     optimizer.apply_gradients(zip(grads, variables))
     return dict(metrics, loss=loss)
 
   @tf.function
   def train_step():
     inputs = step_latents(config, state.step)
-    metrics = strategy.run(replica_step, args=(inputs,))
+    real = (real_batch(config, state.real_images, state.step)
+            if method.adversarial else tf.zeros([]))
+    metrics = strategy.run(replica_step, args=(inputs, real))
     state.step.assign_add(1)
+    if method.adversarial:  # A per-replica quantity: average it.
+      metrics = {k: (strategy.reduce("MEAN", v, axis=None)
+                     if k in _PER_REPLICA_METRICS else v)
+                 for k, v in metrics.items()}
     return {k: strategy.experimental_local_results(v)[0]
             for k, v in metrics.items()}
 
   return train_step
+
+
+_PER_REPLICA_METRICS = ("loss", "g_loss", "d_loss")
+
+
+def _adversarial_losses(g_tape, fake, real, discriminator, d_optimizer,
+                        replicas):
+  """One discriminator step (hinge loss), then the generator's hinge loss
+  against the updated discriminator, recorded on ``g_tape`` (which recorded
+  ``fake`` and is resumed here)."""
+  with tf.GradientTape() as d_tape:
+    d_real = discriminator(real, training=True)
+    d_fake = discriminator(tf.stop_gradient(fake), training=True)
+    d_loss = (tf.reduce_mean(tf.nn.relu(1.0 - d_real))
+              + tf.reduce_mean(tf.nn.relu(1.0 + d_fake)))
+    scaled = d_loss / replicas
+  d_variables = discriminator.trainable_variables
+  d_optimizer.apply_gradients(zip(d_tape.gradient(scaled, d_variables),
+                                  d_variables))
+  with g_tape:
+    g_loss = -tf.reduce_mean(discriminator(fake, training=True))
+  return g_loss, {"g_loss": g_loss, "d_loss": d_loss}
 
 
 class BestKeeper:
@@ -454,6 +627,8 @@ def check_inputs(config: TrainConfig) -> None:
               config.data_dir, with_labels=True)  # Fails without labels.
   else:
     features_lib.check_weights(config.features, config.feature_weights)
+  if config.method_spec.needs_ticket:
+    _ticket_to_finetune(config)
 
 
 def _log_progress(config: TrainConfig, writer, step: int, metrics: dict,
@@ -502,20 +677,21 @@ def checkpoint_dir(workdir: str) -> str:
   return os.path.join(workdir, "checkpoints")
 
 
-def read_workdir_config(workdir: str) -> TrainConfig:
+def read_workdir_config(workdir: str, flag: str = "workdir") -> TrainConfig:
   """The ``TrainConfig`` a run wrote to its workdir.
 
   Raises:
-    RunError: naming the workdir, when it has no readable ``config.json``.
+    RunError: naming ``flag`` and the workdir, when it has no readable
+      ``config.json``.
   """
   path = os.path.join(workdir, "config.json")
   try:
     with open(path) as f:
       return TrainConfig.from_json(f.read())
   except FileNotFoundError:
-    raise RunError(f"workdir: {path} does not exist") from None
+    raise RunError(f"{flag}: {path} does not exist") from None
   except (OSError, ValueError, TypeError) as e:
-    raise RunError(f"workdir: {path} is unreadable ({e})") from None
+    raise RunError(f"{flag}: {path} is unreadable ({e})") from None
 
 
 def restore_generator(config: TrainConfig, checkpoint: Optional[str] = None

@@ -33,6 +33,39 @@ class BenchTest(tf.test.TestCase, parameterized.TestCase):
                      (mode, 303_104))
     self.assertGreater(report["median_step_s"], 0)
     self.assertGreater(report["params_generator"], 0)
+    # The step holds at least VGG19-BN's forward convolutions (closed form:
+    # 2 * H * W * 9 * C_in * C_out per image and conv, torchvision's layout).
+    vgg_forward = 0
+    size, c_in = 32, 3
+    for block, (width, convs) in enumerate(
+        [(64, 2), (128, 2), (256, 4), (512, 4), (512, 4)]):
+      for _ in range(convs):
+        vgg_forward += 2 * size * size * 9 * c_in * width * 4
+        c_in = width
+      size //= 2
+    self.assertGreater(report["gflop_per_step"] * 1e9, vgg_forward)
+    self.assertLess(report["gflop_per_step"] * 1e9, 10 * vgg_forward)
+
+  @parameterized.parameters("synthetic", "real")
+  def testStepTime_AdversarialWithSyntheticOrRealBatches(self, source):
+    report = run_bench("step_time.py", "--arch=gfmn", "--width=4",
+                       "--batch_size=4", "--steps=1", "--warmup=1",
+                       "--method=adversarial_ticket", "--d_width=4",
+                       f"--input={source}",
+                       f"--data_dir={testutil.data_dir()}",
+                       "--feature_layers=1,2")
+    self.assertEqual((report["method"], report["input"]),
+                     ("adversarial_ticket", source))
+    self.assertEqual(report["feature_dim"], 2 * 64 * 32 * 32)
+    self.assertGreater(report["peak_rss_mb"], 100)
+
+  def testGraphFlops_CountsAMatrixProduct(self):
+    sys.path.insert(0, os.path.join(testutil.REPO, "bench"))
+    import timing  # pylint: disable=g-import-not-at-top
+    a = tf.ones([30, 40])
+    b = tf.ones([40, 50])
+    self.assertEqual(timing.graph_flops(tf.function(lambda: a @ b)),
+                     2 * 30 * 40 * 50)
 
   def testMaskOverhead_Runs(self):
     report = run_bench("mask_overhead.py", "--batch_size=2", "--width=16",

@@ -10,6 +10,7 @@ import tensorflow as tf
 from slt_tf import cache
 from slt_tf import features
 from slt_tf import fileio
+from slt_tf.config import TrainConfig
 from slt_tf.features import classifier
 from slt_tf.features import convert
 from slt_tf.features import vgg
@@ -154,6 +155,37 @@ class Vgg19BnTest(tf.test.TestCase):
     got = features.build("vgg19_bn", 32, self.weights, "inference").model(
         tf.constant(images, tf.float32)).numpy()
     self.assertAllClose(got, expected, rtol=1e-3, atol=1e-3)
+
+
+class FeatureLayersTest(tf.test.TestCase):
+
+  def testSubset_EqualsTheMatchingColumnsOfAllFeatures(self):
+    full = features.build("vgg19_bn", 32, features.RANDOM, seed=3)
+    subset = features.build("vgg19_bn", 32, features.RANDOM, seed=3,
+                            layers=(16, 1, 2))
+    self.assertEqual(subset.layers, (1, 2, 16))
+    images = tf.random.stateless_uniform([3, 32, 32, 3], [0, 1], -1, 1)
+    everything = full.model(images).numpy()
+    first_two = 2 * 64 * 32 * 32
+    last = 512 * 2 * 2
+    self.assertEqual(subset.feature_dim, first_two + last)
+    self.assertAllClose(subset.model(images).numpy(),
+                        np.concatenate([everything[:, :first_two],
+                                        everything[:, -last:]], axis=1),
+                        rtol=1e-5, atol=1e-5)
+    self.assertIn("layers", subset.cache_identity())
+    self.assertNotIn("layers", full.cache_identity())
+    # Layers after the last chosen one are not part of the model.
+    early = features.build("vgg19_bn", 32, features.RANDOM, layers=(1, 2))
+    self.assertLess(len(early.model.layers), 12)
+
+  def testOutOfRange_ErrorNamesTheFlag(self):
+    with self.assertRaisesRegex(ValueError, r"^feature_layers must be in "
+                                r"1\.\.16"):
+      TrainConfig(workdir="w", features="vgg19_bn", feature_layers=(17,))
+    with self.assertRaisesRegex(ValueError, r"^feature_layers must be in "
+                                r"1\.\.3"):
+      TrainConfig(workdir="w", features="classifier", feature_layers=(0,))
 
 
 class WeightsArgumentTest(tf.test.TestCase):

@@ -26,19 +26,8 @@ from slt_tf.generators import TicketOptions
 import testutil
 
 
-def checkpoint_tensors(workdir):
-  path = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
-  reader = tf.train.load_checkpoint(path)
-  return {name: reader.get_tensor(name)
-          for name in reader.get_variable_to_shape_map()
-          if not name.startswith(("_CHECKPOINTABLE", "save_counter"))}
-
-
-def masked_arrays(generator, attribute):
-  """{layer path: array} of one variable of every masked layer."""
-  return {l.path: getattr(l, attribute).numpy()
-          for l in layers.masked_layers(generator)
-          if getattr(l, attribute) is not None}
+checkpoint_tensors = testutil.checkpoint_tensors
+masked_arrays = testutil.masked_arrays
 
 
 class SearchTest(tf.test.TestCase):

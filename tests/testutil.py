@@ -7,6 +7,7 @@ import sys
 import tempfile
 
 import numpy as np
+import tensorflow as tf
 
 from slt_tf import data
 from slt_tf import generators
@@ -80,3 +81,18 @@ def score_disagreement(workdir_a: str, workdir_b: str) -> float:
   moved = sum(np.abs(a[k] - initial[k]).sum() for k in a)
   assert moved > 0, "the scores never moved"
   return sum(np.abs(a[k] - b[k]).sum() for k in a) / moved
+
+
+def checkpoint_tensors(workdir):
+  path = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+  reader = tf.train.load_checkpoint(path)
+  return {name: reader.get_tensor(name)
+          for name in reader.get_variable_to_shape_map()
+          if not name.startswith(("_CHECKPOINTABLE", "save_counter"))}
+
+
+def masked_arrays(generator, attribute):
+  """{layer path: array} of one variable of every masked layer."""
+  return {l.path: getattr(l, attribute).numpy()
+          for l in layers.masked_layers(generator)
+          if getattr(l, attribute) is not None}

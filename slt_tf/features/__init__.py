@@ -50,18 +50,25 @@ class FeatureExtractor:
   weights: str
   weights_id: str
   bn_mode: str
+  layers: tuple = ()  # 1-based feature layers matched; () for all.
 
   @property
   def feature_dim(self) -> int:
     return int(self.model.output.shape[-1])
 
   def describe(self) -> str:
+    chosen = (f", layers {','.join(map(str, self.layers))}" if self.layers
+              else "")
     return (f"{self.name} (weights {self.weights}, id {self.weights_id}, "
-            f"batch norm {self.bn_mode}, {self.feature_dim:,} features)")
+            f"batch norm {self.bn_mode}{chosen}, {self.feature_dim:,} "
+            "features)")
 
   def cache_identity(self) -> dict:
-    return {"extractor": self.name, "weights_id": self.weights_id,
-            "bn_mode": self.bn_mode, "feature_dim": self.feature_dim}
+    identity = {"extractor": self.name, "weights_id": self.weights_id,
+                "bn_mode": self.bn_mode, "feature_dim": self.feature_dim}
+    if self.layers:
+      identity["layers"] = list(self.layers)
+    return identity
 
 
 def check_weights(name: str, weights: Optional[str]) -> None:
@@ -86,8 +93,45 @@ def check_weights(name: str, weights: Optional[str]) -> None:
     raise WeightsError(f"feature_weights: cannot read {weights!r}")
 
 
+def num_layers(name: str) -> int:
+  """How many feature layers an extractor concatenates (``select_layers``)."""
+  if name == "classifier":
+    return sum(1 for w in classifier.FEATURE_NET.widths if w != "M")
+  return 16  # VGG19's 16 convolutions (ReLUs).
+
+
+def select_layers(model: keras.Model, layers) -> keras.Model:
+  """The extractor restricted to some of its feature layers.
+
+  Args:
+    model: an extractor whose output is the ``Concatenate`` named "features"
+      of its flattened feature layers (every extractor here).
+    layers: 1-based positions among those layers (VGG19: its 16 ReLUs in
+      order), e.g. (1, 2, 3, 4) for the first four.
+
+  Returns:
+    A model computing only what the chosen layers need (layers after the
+    last chosen one are not run, which saves their time and memory).
+
+  Raises:
+    ValueError: starting with "feature_layers", for a position out of range.
+  """
+  taps = model.get_layer("features").input
+  for position in layers:
+    if not 1 <= position <= len(taps):
+      raise ValueError(f"feature_layers must be in 1..{len(taps)} for "
+                       f"{model.name}, got {position}")
+  chosen = [taps[p - 1] for p in sorted(set(layers))]
+  output = (keras.layers.Concatenate(name="features")(chosen)
+            if len(chosen) > 1 else chosen[0])
+  subset = keras.Model(model.input, output, name=f"{model.name}_subset")
+  subset.trainable = False
+  return subset
+
+
 def build(name: str, resolution: int, weights: Optional[str],
-          bn_mode: str = "batch", seed: int = 0) -> FeatureExtractor:
+          bn_mode: str = "batch", seed: int = 0, layers=()
+          ) -> FeatureExtractor:
   """Builds a frozen extractor (see the module doc).
 
   Args:
@@ -96,6 +140,7 @@ def build(name: str, resolution: int, weights: Optional[str],
     weights: weights file, "imagenet" (vgg19 only) or "random".
     bn_mode: VGG19-BN batch norm: "batch" (the authors') or "inference".
     seed: seed of random weights.
+    layers: match only these feature layers (``select_layers``); () for all.
 
   Raises:
     WeightsError: the weights cannot be loaded.
@@ -130,4 +175,7 @@ def build(name: str, resolution: int, weights: Optional[str],
       raise WeightsError(f"feature_weights: {e}") from None
   weights_id = (weights if weights in (RANDOM, "imagenet")
                 else cache.file_digest(weights))
-  return FeatureExtractor(model, name, weights, weights_id, bn_mode)
+  layers = tuple(sorted(set(layers)))
+  if layers:
+    model = select_layers(model, layers)
+  return FeatureExtractor(model, name, weights, weights_id, bn_mode, layers)

@@ -1,0 +1,132 @@
+"""The reproduction study's plumbing, end to end on a tiny budget."""
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from slt_tf import study_lib
+import testutil
+
+
+def strict_json(path):
+  def refuse(name):
+    raise ValueError(f"{path} holds {name}, which is not JSON")
+  with open(path) as f:
+    return json.loads(f.read(), parse_constant=refuse)
+
+
+class SummaryTest(tf.test.TestCase):
+
+  def testSummary_MeanAndSampleStdPerMethodAndKeepRatio(self):
+    rng = np.random.RandomState(0)
+    rows = [dict(method=m, keep_ratio=k, seed=s, steps=5,
+                 **{name: float(rng.rand()) for name in study_lib.METRICS})
+            for m, k in (("ticket", 0.1), ("ticket", 0.5), ("dense", 1.0))
+            for s in range(3)]
+    entries = {(e["method"], e["keep_ratio"]): e
+               for e in study_lib.summary(rows)}
+    for (method, keep), entry in entries.items():
+      fids = [r["fid"] for r in rows
+              if r["method"] == method and r["keep_ratio"] == keep]
+      self.assertAllClose(entry["fid"], np.mean(fids))
+      self.assertAllClose(entry["fid_std"], np.std(fids, ddof=1))
+      self.assertEqual(entry["seeds"], 3)
+    # Ticket rows come before the baselines, in METHODS order.
+    self.assertEqual([e["method"] for e in study_lib.summary(rows)],
+                     ["ticket", "ticket", "dense"])
+
+  def testTargets_RatiosAndVerdicts(self):
+    entries = [dict(method="ticket", keep_ratio=0.1, fid=21.0),
+               dict(method="dense", keep_ratio=1.0, fid=20.0),
+               dict(method="random_mask", keep_ratio=0.1, fid=50.0)]
+    close, random = study_lib.targets(entries)
+    self.assertTrue(close["met"])
+    self.assertIn("1.050", close["measured"])
+    self.assertFalse(random["met"])  # 50 / 21 < 3.
+    self.assertIn("2.38", random["measured"])
+    self.assertIsNone(study_lib.targets(entries[:1])[0]["met"])
+
+  def testSettings_SeedsOutermostAndBaselinesAtTheirKeepRatio(self):
+    plan = study_lib.settings([0.1, 0.5], ["dense", "random_mask"], 0.1,
+                              [0, 1])
+    self.assertEqual([s.name for s in plan[:4]],
+                     ["ticket_k0.1_s0", "ticket_k0.5_s0", "dense_k1_s0",
+                      "random_mask_k0.1_s0"])
+    self.assertLen(plan, 8)
+    with self.assertRaisesRegex(ValueError, "^baselines must be"):
+      study_lib.settings([0.1], ["finetune"], 0.1, [0])
+
+
+class StudyCommandTest(tf.test.TestCase):
+
+  def testTinyStudy_RowsReportFiguresAndResume(self):
+    base = self.get_temp_dir()
+    results = os.path.join(base, "results")
+    report = os.path.join(base, "RESULTS.md")
+    args = ["--flagfile=configs/study_cpu.cfg", f"--study_dir={base}/study",
+            f"--results_dir={results}", f"--results_md={report}",
+            "--width=4", "--train_steps=2", "--checkpoint_every=2",
+            "--sample_every=2", "--log_every=1", "--eval_samples=40",
+            "--batch_size=8", "--max_real_images=128", "--d_width=4",
+            "--ticket_keep_ratios=0.1,0.5", "--seeds=0,1",
+            f"--data_dir={testutil.data_dir()}",
+            f"--cache_dir={testutil.shared_dir('cache')}"]
+    result = testutil.run_module("slt_tf.study", *args, timeout=900)
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    rows = strict_json(os.path.join(results, "cpu_reproduction.json"))
+    self.assertLen(rows, 2 * 6)
+    self.assertCountEqual(
+        {(r["method"], r["keep_ratio"]) for r in rows},
+        {("ticket", 0.1), ("ticket", 0.5), ("dense", 1.0),
+         ("random_mask", 0.1), ("random_dense", 1.0),
+         ("adversarial_ticket", 0.1)})
+    for r in rows:
+      for key in ("method", "keep_ratio", "seed", "fid", "precision",
+                  "recall", "density", "coverage", "steps", "backbone"):
+        self.assertIn(key, r)
+      self.assertEqual((r["steps"], r["backbone"], r["split"], r["n"]),
+                       (2, "digits", "test[50%:]", 40))
+      self.assertGreater(r["fid"], 0)
+    text = open(report).read()
+    self.assertIn("| ticket | 0.1 | 2 | 2 |", text)
+    self.assertIn("random_mask/ticket", text)
+    for name in ("fid_vs_keep_ratio.png", "loss_curves.png",
+                 "samples/real.png", "samples/adversarial_ticket_k0.1.png"):
+      path = os.path.join(results, name)
+      self.assertTrue(os.path.exists(path), name)
+      self.assertIn(os.path.relpath(path, base), text)
+      image = tf.io.decode_png(open(path, "rb").read())
+      self.assertGreater(int(image.shape[0]), 30)
+
+    # A hand-written discussion survives; a rerun trains and evaluates nothing.
+    marked = text.replace("(Write the discussion here; regenerating the "
+                          "report keeps it.)", "Our discussion.")
+    self.assertNotEqual(marked, text)
+    with open(report, "w") as f:
+      f.write(marked)
+    evals = sorted(os.listdir(os.path.join(rows[0]["run"], "eval")))
+    again = testutil.run_module("slt_tf.study", *args, timeout=900)
+    self.assertEqual(again.returncode, 0, again.stderr[-3000:])
+    self.assertIn("Our discussion.", open(report).read())
+    self.assertEqual(sorted(os.listdir(os.path.join(rows[0]["run"], "eval"))),
+                     evals)
+    self.assertIn("nothing to do", again.stderr)
+    self.assertEqual(
+        strict_json(os.path.join(results, "cpu_reproduction.json")), rows)
+
+  def testBadFlags_OneLineErrors(self):
+    for flag, expected in (("--seeds=a", "^error: --seeds"),
+                           ("--baselines=finetune", "^error: --baselines"),
+                           ("--ticket_keep_ratios=2", "^error: --ticket_keep"),
+                           ("--method=dense", "^error: --method")):
+      result = testutil.run_module(
+          "slt_tf.study", "--flagfile=configs/study_cpu.cfg",
+          f"--study_dir={self.get_temp_dir()}/s", flag)
+      self.assertNotEqual(result.returncode, 0, flag)
+      self.assertRegex(result.stderr.strip().splitlines()[-1], expected)
+
+
+if __name__ == "__main__":
+  tf.test.main()
