@@ -55,32 +55,37 @@ _STEPS = flags.DEFINE_integer("steps", 10, "Timed steps.")
 _WARMUP = flags.DEFINE_integer("warmup", 2, "Untimed steps (tracing).")
 
 
+def build_step(workdir: str):
+  """(config, state, compiled step, build seconds) from the flags."""
+  config = TrainConfig(
+      workdir=workdir, arch=_ARCH.value, resolution=_RESOLUTION.value,
+      width=_WIDTH.value, batch_size=_BATCH.value, features=_FEATURES.value,
+      feature_weights="random", strategy="default",
+      feature_layers=tuple(int(l) for l in _FEATURE_LAYERS.value),
+      method=_METHOD.value, dataset=_DATASET.value, data_dir=_DATA_DIR.value,
+      d_width=_D_WIDTH.value,
+      ticket=TicketOptions(mode=_MODE.value, keep_ratio=_KEEP.value))
+  strategy = train_lib.make_strategy(config)
+  dim = features.build(config.features, config.resolution, "random",
+                       layers=config.feature_layers).feature_dim
+  rng = np.random.default_rng(0)
+  moments = (rng.normal(size=dim).astype(np.float32),
+             rng.uniform(0.5, 2, size=dim).astype(np.float32))
+  images = None
+  if config.method_spec.adversarial and _INPUT.value == "synthetic":
+    images = rng.integers(0, 256, size=(4000, config.resolution,
+                                        config.resolution, 3), dtype=np.uint8)
+  start = time.perf_counter()
+  state = train_lib.build_state(config, strategy, workdir, "random", moments,
+                                images)
+  build_s = time.perf_counter() - start
+  return config, state, train_lib.train_step_fn(config, strategy, state), build_s
+
+
 def main(argv):
   del argv
   with tempfile.TemporaryDirectory() as workdir:
-    config = TrainConfig(
-        workdir=workdir, arch=_ARCH.value, resolution=_RESOLUTION.value,
-        width=_WIDTH.value, batch_size=_BATCH.value, features=_FEATURES.value,
-        feature_weights="random", strategy="default",
-        feature_layers=tuple(int(l) for l in _FEATURE_LAYERS.value),
-        method=_METHOD.value, dataset=_DATASET.value, data_dir=_DATA_DIR.value,
-        d_width=_D_WIDTH.value,
-        ticket=TicketOptions(mode=_MODE.value, keep_ratio=_KEEP.value))
-    strategy = train_lib.make_strategy(config)
-    dim = features.build(config.features, config.resolution, "random",
-                         layers=config.feature_layers).feature_dim
-    rng = np.random.default_rng(0)
-    moments = (rng.normal(size=dim).astype(np.float32),
-               rng.uniform(0.5, 2, size=dim).astype(np.float32))
-    images = None
-    if config.method_spec.adversarial and _INPUT.value == "synthetic":
-      images = rng.integers(0, 256, size=(4000, config.resolution,
-                                          config.resolution, 3), dtype=np.uint8)
-    start = time.perf_counter()
-    state = train_lib.build_state(config, strategy, workdir, "random", moments,
-                                  images)
-    build_s = time.perf_counter() - start
-    step = train_lib.train_step_fn(config, strategy, state)
+    config, state, step, build_s = build_step(workdir)
     flops = timing.graph_flops(step)
     run = lambda: float(step()["loss"])  # float(): wait for the step to end.
     seconds = timing.median_seconds(run, _STEPS.value, warmup=_WARMUP.value)

@@ -42,6 +42,10 @@ _CACHE_DIR = flags.DEFINE_string("cache_dir", None, "Cache directory (default: "
                                  "the run's, else ~/.cache/slt_tf).")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 100, "Images per batch.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the evaluation latents.")
+_GRAYSCALE = flags.DEFINE_bool(
+    "grayscale", False, "Diagnostic for grayscale datasets: convert the "
+    "generated images to gray first (metrics named <m>_<backbone>-gray_<N>, "
+    "written to eval/step_N_gray_<split>.json).")
 
 
 def main(argv):
@@ -56,7 +60,8 @@ def main(argv):
         _WORKDIR.value, _CHECKPOINT.value, _SPLIT.value, _SAVED_MODEL.value,
         num_samples=_NUM_SAMPLES.value, backbone=_BACKBONE.value,
         backbone_weights=_BACKBONE_WEIGHTS.value, cache_dir=_CACHE_DIR.value,
-        batch_size=_BATCH_SIZE.value, seed=_SEED.value)
+        batch_size=_BATCH_SIZE.value, seed=_SEED.value,
+        grayscale=_GRAYSCALE.value)
   except (train_lib.RunError, data.DataError, backbones.BackboneError) as e:
     sys.exit(f"error: --{e}")
   print(json.dumps({k: v for k, v in result["metrics"].items()}, indent=2))

@@ -55,16 +55,20 @@ class Evaluator:
     cache_dir: cache of real activations and the digits evaluator.
     batch_size: images per backbone call.
     seed: seed of the evaluation latents (the same for every checkpoint).
+    grayscale: convert generated images to gray (ITU-R 601 luma, repeated
+      over RGB) before the backbone: a diagnostic for grayscale datasets that
+      separates shape from colour; its metrics are named ``<m>_<backbone>-
+      gray_<N>`` and never replace the plain ones.
   """
 
   def __init__(self, config: TrainConfig, split: str, num_samples: int = 10000,
                backbone: str = "auto", backbone_weights: Optional[str] = None,
                cache_dir: Optional[str] = None, batch_size: int = 100,
-               seed: int = 0):
+               seed: int = 0, grayscale: bool = False):
     if num_samples < 2:
       raise ValueError(f"num_samples must be >= 2, got {num_samples}")
     self.config, self.split, self.batch_size = config, split, batch_size
-    self.seed = seed
+    self.seed, self.grayscale = seed, grayscale
     self._sample_for, self._sample = None, None
     cache_dir = cache_dir or config.cache_dir or cache.default_dir()
     name = (backbones.default_backbone(config.dataset) if backbone == "auto"
@@ -108,14 +112,18 @@ class Evaluator:
       inputs = train_lib.latent_batch(
           b, config.latent_size, config.num_classes,
           tf.constant([self.seed ^ _EVAL_SEED, start], tf.int64))
-      yield sample(inputs if len(inputs) > 1 else inputs[0])
+      images = sample(inputs if len(inputs) > 1 else inputs[0])
+      if self.grayscale:
+        images = tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(images))
+      yield images
 
   def evaluate(self, generator) -> Dict[str, float]:
     """Named metrics of ``generator`` against the real split."""
     start = time.time()
     fake, logits = backbones.activations(self.backbone,
                                          self.generated_images(generator))
-    name = lambda m: metric_name(m, self.backbone.name, self.n)
+    label = self.backbone.name + ("-gray" if self.grayscale else "")
+    name = lambda m: metric_name(m, label, self.n)
     result = {
         name("fid"): metrics.frechet_distance_from_moments(
             *self.real_moments, *metrics.mean_and_covariance(fake))}
@@ -244,6 +252,9 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
             "n": evaluator.n,
             "requested_n": evaluator_kwargs.get("num_samples", 10000),
             "dataset": config.dataset}
-  result["path"] = write_result(workdir, split, step, result,
-                                "saved_model" if saved_model else None)
+  prefix = "saved_model" if saved_model else None
+  if evaluator.grayscale:
+    result["grayscale"] = True
+    prefix = f"{prefix or f'step_{step:07d}'}_gray"
+  result["path"] = write_result(workdir, split, step, result, prefix)
   return result

@@ -22,6 +22,7 @@ from slt_tf import data
 from slt_tf import evaluate_lib
 from slt_tf import fileio
 from slt_tf import images
+from slt_tf import masking
 from slt_tf import methods
 from slt_tf import train_lib
 from slt_tf.config import TrainConfig
@@ -42,6 +43,20 @@ class Setting:
   @property
   def name(self) -> str:
     return f"{self.method}_k{self.keep_ratio:g}_s{self.seed}"
+
+
+def parse_keep_ratios(texts: Sequence[str], flag: str) -> List[float]:
+  """Keep ratios from a list flag's strings.
+
+  Raises:
+    ValueError: starting with ``flag``, naming the bad value.
+  """
+  def number(text):
+    try:
+      return float(text)
+    except ValueError:
+      return text  # validate_keep_ratio then names the flag and the value.
+  return [masking.validate_keep_ratio(number(t), flag) for t in texts]
 
 
 def settings(keep_ratios: Sequence[float], baselines: Sequence[str],
@@ -306,10 +321,12 @@ def plot_loss_curves(runs: Dict[str, List[str]], path: str) -> None:
                      label=f"{label}: d_loss" if i == 0 else None)
   left.set_yscale("log")
   left.set_xlabel("step")
-  left.set_ylabel("feature-moment distance (mean_mse + var_mse)")
+  left.set_ylabel("mean_mse + var_mse")
+  left.set_title("distance of the feature moments", fontsize=9)
   left.legend(fontsize=7)
   right.set_xlabel("step")
-  right.set_ylabel("the method's own loss")
+  right.set_ylabel("loss")
+  right.set_title("the loss each method optimises", fontsize=9)
   right.legend(fontsize=7)
   _save(plt, figure, path)
 

@@ -22,7 +22,6 @@ from absl import logging
 from slt_tf import data
 from slt_tf import features
 from slt_tf import fileio
-from slt_tf import masking
 from slt_tf import study_lib
 from slt_tf import train  # Defines the search flags.
 from slt_tf import train_lib
@@ -82,21 +81,14 @@ def _plot(rows, metric_keys, path):
   study_lib.plot_fid_vs_keep(entries, fid, path)
 
 
-def _number(text: str):
-  try:
-    return float(text)
-  except ValueError:
-    return text  # validate_keep_ratio then names the flag and the value.
-
-
 def main(argv):
   if len(argv) > 1:
     sys.exit(f"error: unexpected arguments {argv[1:]}")
   if not _SWEEP_DIR.value:
     sys.exit("error: --sweep_dir is required")
   try:
-    keep_ratios = [masking.validate_keep_ratio(_number(k), "keep_ratios")
-                   for k in _KEEP_RATIOS.value]
+    keep_ratios = study_lib.parse_keep_ratios(_KEEP_RATIOS.value,
+                                              "keep_ratios")
   except ValueError as e:
     sys.exit(f"error: --{e}")
   if not keep_ratios and not _DENSE.value:

@@ -59,6 +59,30 @@ class BenchTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(report["feature_dim"], 2 * 64 * 32 * 32)
     self.assertGreater(report["peak_rss_mb"], 100)
 
+  def testProfileStep_TraceAndOpShares(self):
+    logdir = os.path.join(self.get_temp_dir(), "trace")
+    report = run_bench("profile_step.py", "--arch=gfmn", "--width=4",
+                       "--batch_size=4", "--steps=1", "--warmup=1",
+                       f"--logdir={logdir}")
+    self.assertEqual(report["step_traces"], 1)  # No retracing.
+    self.assertAlmostEqual(sum(report["op_types"].values()), 1.0, delta=0.5)
+    self.assertTrue(any(k.startswith("vgg19_bn") for k in report["scopes"]))
+    self.assertNotEmpty(tf.io.gfile.glob(logdir + "/**/*.xplane.pb")
+                        or tf.io.gfile.glob(logdir + "/*/*/*/*.xplane.pb"))
+
+  def testTorchReferenceStep_SameNetworkAsOurs(self):
+    """Skipped unless torch is installed (it is not a dependency)."""
+    try:
+      import torch  # pylint: disable=g-import-not-at-top,unused-import
+    except ImportError:
+      self.skipTest("torch is not installed")
+    theirs = run_bench("torch_reference_step.py", "--batch_size=2",
+                       "--steps=1", "--warmup=0", "--ch=16")
+    ours = run_bench("step_time.py", "--arch=sngan", "--width=16",
+                     "--batch_size=2", "--steps=1", "--warmup=0")
+    for key in ("params_generator", "feature_dim"):
+      self.assertEqual(theirs[key], ours[key], key)
+
   def testGraphFlops_CountsAMatrixProduct(self):
     sys.path.insert(0, os.path.join(testutil.REPO, "bench"))
     import timing  # pylint: disable=g-import-not-at-top

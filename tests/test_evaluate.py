@@ -127,6 +127,29 @@ class EvaluateTest(tf.test.TestCase):
                                     saved_model=self.get_temp_dir(), **kwargs)
 
 
+  def testGrayscaleDiagnostic_OwnNamesOwnFileSameOnGrayImages(self):
+    kwargs = dict(num_samples=30, cache_dir=testutil.shared_dir("cache"))
+    plain = evaluate_lib.evaluate_workdir(self.workdir, **kwargs)
+    gray = evaluate_lib.evaluate_workdir(self.workdir, grayscale=True,
+                                         **kwargs)
+    self.assertIn("fid_digits-gray_30", gray["metrics"])
+    self.assertNotEqual(plain["path"], gray["path"])
+    self.assertIn("_gray_", os.path.basename(gray["path"]))
+    self.assertTrue(os.path.exists(plain["path"]))
+    # On a generator whose images are gray already, both metrics agree.
+    generator = train_lib.restore_generator(self.config)
+    as_gray = lambda x, training=False: tf.image.grayscale_to_rgb(
+        tf.image.rgb_to_grayscale(generator(x, training=training)))
+    split = plain["split"]
+    values = [evaluate_lib.Evaluator(self.config, split, grayscale=g,
+                                     **kwargs).evaluate(as_gray)
+              for g in (False, True)]
+    self.assertAllClose(values[0]["fid_digits_30"],
+                        values[1]["fid_digits-gray_30"], rtol=1e-4)
+    self.assertNotAllClose(plain["metrics"]["fid_digits_30"],
+                           gray["metrics"]["fid_digits-gray_30"])
+
+
 class BackboneTest(tf.test.TestCase):
 
   def testDigitsEvaluator_AccurateAndIndependentOfTheFeatureNet(self):
