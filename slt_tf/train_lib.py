@@ -600,9 +600,9 @@ def restore_latest(checkpoint: tf.train.Checkpoint, directory: str
     return None
   candidates = list(state.all_model_checkpoint_paths) or [
       state.model_checkpoint_path]
+  # get_checkpoint_state has already joined relative entries to
+  # ``directory``; joining again broke resuming in a relative workdir.
   for path in reversed(candidates):
-    if not os.path.isabs(path):
-      path = os.path.join(directory, path)
     try:
       checkpoint.restore(path).assert_consumed()
       return path

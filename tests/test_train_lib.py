@@ -103,6 +103,19 @@ class SearchTest(tf.test.TestCase):
     for name in a:
       self.assertAllEqual(a[name], b[name], msg=name)
 
+  def testRelativeWorkdir_Resumes(self):
+    """The README's commands pass relative workdirs (regression: a rerun
+    found no readable checkpoint)."""
+    cwd = os.getcwd()
+    os.chdir(self.get_temp_dir())
+    try:
+      config = testutil.tiny_config("relative/run", train_steps=2)
+      train_lib.run(config)
+      resumed = train_lib.run(dataclasses.replace(config, train_steps=3))
+    finally:
+      os.chdir(cwd)
+    self.assertEqual((resumed["step"], resumed["steps_this_run"]), (3, 1))
+
   def testWorkdirOfAnotherConfiguration_RefusedBeforeAnyWork(self):
     config = testutil.tiny_config(self.get_temp_dir() + "/w", train_steps=1)
     train_lib.run(config)
