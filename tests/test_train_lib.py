@@ -19,7 +19,6 @@ from tensorboard.backend.event_processing import event_accumulator
 import tensorflow as tf
 
 from slt_tf import generators
-from slt_tf import layers
 from slt_tf import losses
 from slt_tf import train_lib
 from slt_tf.generators import TicketOptions
