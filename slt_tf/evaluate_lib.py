@@ -201,12 +201,18 @@ def checkpoint_step(path: str) -> int:
       "step/.ATTRIBUTES/VARIABLE_VALUE"))
 
 
+def result_path(workdir: str, split: str, step: int,
+                prefix: Optional[str] = None) -> str:
+  """``WORKDIR/eval/step_N_<split>.json`` (or ``<prefix>_<split>.json``)."""
+  name = prefix or f"step_{step:07d}"
+  return os.path.join(workdir, "eval", f"{name}_{split_label(split)}.json")
+
+
 def write_result(workdir: str, split: str, step: int, result: dict,
                  prefix: Optional[str] = None) -> str:
   """Writes ``eval/step_N_<split>.json`` (or ``<prefix>_<split>.json``) and
   TensorBoard scalars; returns the JSON path."""
-  name = prefix or f"step_{step:07d}"
-  path = os.path.join(workdir, "eval", f"{name}_{split_label(split)}.json")
+  path = result_path(workdir, split, step, prefix)
   fileio.write_json(path, result)  # KID's NaN error (one block) -> null.
   writer = tf.summary.create_file_writer(os.path.join(
       workdir, "tensorboard", f"{prefix or 'eval'}_{split_label(split)}"))

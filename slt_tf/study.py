@@ -88,11 +88,11 @@ def write_report(base: TrainConfig, rows: List[dict], results_json: str,
 
   curves = {}
   for r in rows:
-    if r["keep_ratio"] == 0.1 or r["method"] in ("dense",):
-      label = (f"{r['method']}@{r['keep_ratio']:g}" if r["method"] != "dense"
-               else "dense")
-      if r["method"] in ("ticket", "adversarial_ticket", "dense"):
-        curves.setdefault(label, []).append(r["run"])
+    if r["method"] == "dense":
+      curves.setdefault("dense", []).append(r["run"])
+    elif (r["method"] in ("ticket", "adversarial_ticket")
+          and r["keep_ratio"] == 0.1):
+      curves.setdefault(f"{r['method']}@0.1", []).append(r["run"])
   loss_plot = os.path.join(results_dir, "loss_curves.png")
   study_lib.plot_loss_curves(curves, loss_plot)
 

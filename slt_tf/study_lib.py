@@ -99,8 +99,7 @@ def _evaluation(config: TrainConfig, num_samples: int, backbone: str,
   split = data.held_out_splits(config.dataset, config.data_dir)[1]
   latest = evaluate_lib.resolve_checkpoint(config.workdir, None)
   step = evaluate_lib.checkpoint_step(latest)
-  path = os.path.join(config.workdir, "eval",
-                      f"step_{step:07d}_{evaluate_lib.split_label(split)}.json")
+  path = evaluate_lib.result_path(config.workdir, split, step)
   if os.path.exists(path):
     with open(path) as f:
       stored = json.load(f)

@@ -310,8 +310,9 @@ def build_state(config: TrainConfig, strategy, cache_dir: str,
                 **adversarial)
 
 
-def _ticket_to_finetune(config: TrainConfig):
-  """The ticket generator of ``config.init_from`` and its config.
+def _check_init_from(config: TrainConfig) -> TrainConfig:
+  """The config of the ticket in ``config.init_from``, checked without
+  restoring it (``check_inputs`` runs this before any output is written).
 
   Raises:
     RunError: naming ``init_from``, when it is not a compatible ticket.
@@ -326,11 +327,10 @@ def _ticket_to_finetune(config: TrainConfig):
                    f"generator ({source.arch} {source.generator_kwargs()}); "
                    "use the ticket's --arch, --resolution, --width, --nz, "
                    "--seed and ticket flags")
-  try:
-    ticket = restore_generator(source)
-  except RunError as e:
-    raise RunError(f"init_from: {str(e).split(': ', 1)[-1]}") from None
-  return ticket, source
+  if not tf.train.latest_checkpoint(checkpoint_dir(source.workdir)):
+    raise RunError(f"init_from: no checkpoint in "
+                   f"{checkpoint_dir(source.workdir)}")
+  return source
 
 
 def _start_from_ticket(config: TrainConfig, generator: keras.Model
@@ -342,19 +342,17 @@ def _start_from_ticket(config: TrainConfig, generator: keras.Model
   Raises:
     RunError: naming ``init_from``, when it is not a compatible ticket.
   """
-  ticket, source = _ticket_to_finetune(config)
+  source = _check_init_from(config)
+  ticket = restore_generator(source)
   if source.ticket.mask_scope == "global":
     layers.update_global_thresholds(ticket)
   logging.info("finetune: starting from the ticket in %s", config.init_from)
   masks, values = {}, {v.path: v for v in ticket.variables}
   for layer in layers.masked_layers(ticket):
-    parts = [(layer.kernel, layer.mask() if layer.is_ticket else None)]
+    # All ones for layers kept whole (first_dense, last_dense): all trainable.
+    masks[layer.kernel.path] = tf.cast(layer.mask(), tf.float32)
     if layer.bias is not None:
-      parts.append((layer.bias, layer.bias_mask()))
-    for variable, mask in parts:
-      if mask is None:  # Kept whole (first_dense, last_dense): all trainable.
-        mask = tf.ones_like(variable)
-      masks[variable.path] = tf.cast(mask, tf.float32)
+      masks[layer.bias.path] = tf.cast(layer.bias_mask(), tf.float32)
   for variable in generator.variables:
     if variable.path not in values:
       raise RunError(f"init_from: the ticket has no variable "
@@ -628,7 +626,7 @@ def check_inputs(config: TrainConfig) -> None:
   else:
     features_lib.check_weights(config.features, config.feature_weights)
   if config.method_spec.needs_ticket:
-    _ticket_to_finetune(config)
+    _check_init_from(config)
 
 
 def _log_progress(config: TrainConfig, writer, step: int, metrics: dict,

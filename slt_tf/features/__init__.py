@@ -97,7 +97,7 @@ def num_layers(name: str) -> int:
   """How many feature layers an extractor concatenates (``select_layers``)."""
   if name == "classifier":
     return sum(1 for w in classifier.FEATURE_NET.widths if w != "M")
-  return 16  # VGG19's 16 convolutions (ReLUs).
+  return sum(1 for c in vgg.VGG19_CFG if c != "M")  # VGG19's 16 ReLUs.
 
 
 def select_layers(model: keras.Model, layers) -> keras.Model:
