@@ -8,9 +8,11 @@ FID, KID and PRDC (k=5) on two sets of N random D-d activations. Medians of
 --repeats runs after one warm-up.
 """
 
+# First, before TensorFlow loads: importing slt_tf turns oneDNN on.
+import slt_tf  # pylint: disable=unused-import
+
 import json
 import os
-import platform
 import tempfile
 
 from absl import app
@@ -21,6 +23,7 @@ import tensorflow as tf
 from slt_tf import data
 from slt_tf import metrics
 from slt_tf.features import backbones
+import timing
 from timing import median_seconds
 
 _IMAGES = flags.DEFINE_integer("images", 256, "Images per backbone timing.")
@@ -36,8 +39,7 @@ def main(argv):
   images = tf.random.uniform((_IMAGES.value, 32, 32, 3), -1, 1, seed=0)
   batches = [images[i:i + _BATCH.value]
              for i in range(0, _IMAGES.value, _BATCH.value)]
-  result = {"tensorflow": tf.__version__, "machine": platform.machine(),
-            "cpus": os.cpu_count(), "images": _IMAGES.value}
+  result = {"images": _IMAGES.value, **timing.machine()}
   for name, weights in (("digits", None), ("inception", "random")):
     backbone = backbones.build(name, 32, weights, data.EMBEDDED, cache_dir)
     seconds = median_seconds(lambda: backbones.activations(backbone, batches),

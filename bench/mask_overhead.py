@@ -11,6 +11,9 @@ after warm-up; medians are reported. Also times the mask selection alone.
 Prints one JSON line.
 """
 
+# First, before TensorFlow loads: importing slt_tf turns oneDNN on.
+import slt_tf  # pylint: disable=unused-import
+
 import json
 import statistics
 
@@ -101,7 +104,7 @@ def main(argv):
       "ticket_over_dense": round(med["ticket"] / med["dense"], 4),
       "repeats": _REPEATS.value,
       "device": "GPU" if tf.config.list_physical_devices("GPU") else "CPU",
-      "tensorflow": tf.__version__,
+      **timing.machine(),
   }))
 
 

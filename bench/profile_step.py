@@ -3,7 +3,7 @@ r"""Profiles the search step with the TensorFlow profiler.
   python bench/profile_step.py --arch=sngan --resolution=32 --batch_size=64 \
       --mode=ticket --steps=3 --logdir=/tmp/slt_profile
 
-Takes the flags of ``step_time.py`` (the same real step, random data), runs the
+Takes the flags of ``search_step.py`` (the same real step, random data), runs the
 warm-up steps, then traces ``--steps`` steps into ``--logdir`` (open it with
 TensorBoard's profile plugin for the trace viewer) and prints one JSON line:
 the share of the traced time per op type and per top-level name scope,
@@ -11,6 +11,9 @@ forward or backward (TensorFlow's ``framework_op_stats`` of the trace), the
 top ops, and how many times the step was traced (more than
 once means retracing inside the loop).
 """
+
+# First, before TensorFlow loads: importing slt_tf turns oneDNN on.
+import slt_tf  # pylint: disable=unused-import
 
 import collections
 import glob
@@ -23,7 +26,8 @@ from absl import flags
 import tensorflow as tf
 from tensorflow.python.profiler.internal import _pywrap_profiler_plugin  # pylint: disable=g-direct-tensorflow-import
 
-import step_time
+import search_step
+import timing
 
 _LOGDIR = flags.DEFINE_string("logdir", None, "Trace directory (default: a "
                               "temporary one, deleted).")
@@ -75,21 +79,21 @@ def summarise(rows: list, top: int) -> dict:
 def main(argv):
   del argv
   with tempfile.TemporaryDirectory() as workdir:
-    config, _, step, _ = step_time.build_step(workdir)
-    for _ in range(step_time._WARMUP.value):  # pylint: disable=protected-access
+    config, _, step, _ = search_step.build_step(workdir)
+    for _ in range(flags.FLAGS.warmup):
       float(step()["loss"])
     logdir = _LOGDIR.value or os.path.join(workdir, "trace")
     tf.profiler.experimental.start(logdir)
-    for _ in range(step_time._STEPS.value):  # pylint: disable=protected-access
+    for _ in range(flags.FLAGS.steps):
       float(step()["loss"])
     tf.profiler.experimental.stop()
     report = summarise(op_stats(logdir), _TOP.value)
     print(json.dumps({
         "arch": config.arch, "resolution": config.resolution,
         "batch_size": config.batch_size, "method": config.method,
-        "steps_traced": step_time._STEPS.value,  # pylint: disable=protected-access
+        "steps_traced": flags.FLAGS.steps,
         "step_traces": step.experimental_get_tracing_count(),
-        **report, "logdir": _LOGDIR.value}))
+        **report, "logdir": _LOGDIR.value, **timing.machine()}))
 
 
 if __name__ == "__main__":

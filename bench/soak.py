@@ -9,8 +9,10 @@ RSS once 20% of the run has passed (everything built, traced and cached), the
 median over its last 10%, their difference, the peak, and the steps/s.
 """
 
+# First, before TensorFlow loads: importing slt_tf turns oneDNN on.
+import slt_tf  # pylint: disable=unused-import
+
 import json
-import os
 import tempfile
 import threading
 import time
@@ -22,6 +24,7 @@ import psutil
 from slt_tf import train_lib
 from slt_tf.config import TrainConfig
 from slt_tf.generators import TicketOptions
+import timing
 
 _STEPS = flags.DEFINE_integer("train_steps", 3000, "Search steps.")
 _WIDTH = flags.DEFINE_integer("width", 8, "GFMN width.")
@@ -75,7 +78,7 @@ def main(argv):
                      if t >= start + f / 10 * seconds), default=0) / 2**20, 1)
           for f in range(1, 10)],
       "steps_per_s": round(result["steps_this_run"] / seconds, 2),
-      "final_step": result["step"], "cpus": os.cpu_count()}))
+      "final_step": result["step"], **timing.machine()}))
 
 if __name__ == "__main__":
   app.run(main)

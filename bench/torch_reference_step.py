@@ -27,8 +27,8 @@ Prints one JSON line with the median step time (warm-up excluded).
 import argparse
 import json
 import os
-import platform
 import statistics
+import sys
 import time
 
 import torch
@@ -221,7 +221,16 @@ def main():
                               generator.named_parameters()
                               if not n.endswith("scores")),
       "feature_dim": dim, "threads": torch.get_num_threads(),
-      "machine": platform.machine(), "torch": torch.__version__}))
+      "torch": torch.__version__, **_machine()}))
+
+
+def _machine() -> dict:
+  """CPU model, ISA level and cores, named as slt_tf's benchmarks name them
+  (``slt_tf.runtime.machine``, which imports no TensorFlow)."""
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+      __file__))))
+  from slt_tf import runtime  # pylint: disable=g-import-not-at-top
+  return runtime.machine()
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from slt_tf import cache
 from slt_tf import data
 from slt_tf import fileio
 from slt_tf import metrics
+from slt_tf import runtime
 from slt_tf import train_lib
 from slt_tf.config import TrainConfig
 from slt_tf.features import backbones
@@ -242,6 +243,7 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
   Returns:
     {"metrics", "checkpoint", "step", "split", "backbone", "n", "path"}.
   """
+  runtime.log_once()
   config = train_lib.read_workdir_config(workdir)
   if saved_model:
     generator, path, step = SavedModelGenerator(saved_model), saved_model, -1

@@ -43,6 +43,7 @@ from slt_tf import images
 from slt_tf import layers
 from slt_tf import losses
 from slt_tf import real_stats
+from slt_tf import runtime
 from slt_tf.config import TrainConfig
 from slt_tf.features import classifier
 
@@ -735,6 +736,7 @@ def run(config: TrainConfig, flags_text: str = "") -> dict:
       message names the flag or file.
   """
   strategy = make_strategy(config)  # First: it may configure logical devices.
+  runtime.log_once()
   if config.batch_size % strategy.num_replicas_in_sync:
     raise RunError(f"batch_size: {config.batch_size} is not divisible by the "
                    f"{strategy.num_replicas_in_sync} replicas")

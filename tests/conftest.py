@@ -10,6 +10,8 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
+# Before TensorFlow: importing slt_tf turns oneDNN on, as for every user.
+import slt_tf  # pylint: disable=g-import-not-at-top,unused-import
 import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
 tf.config.set_logical_device_configuration(

@@ -28,7 +28,7 @@ class BenchTest(tf.test.TestCase, parameterized.TestCase):
   def testStepTime_OneJsonLineWithTheStepFigures(self, mode):
     report = run_bench("step_time.py", "--arch=gfmn", "--width=4",
                        "--batch_size=4", "--steps=1", "--warmup=1",
-                       f"--mode={mode}")
+                       f"--mode={mode}", "--noroofline")
     self.assertEqual((report["mode"], report["feature_dim"]),
                      (mode, 303_104))
     self.assertGreater(report["median_step_s"], 0)
@@ -53,7 +53,7 @@ class BenchTest(tf.test.TestCase, parameterized.TestCase):
                        "--method=adversarial_ticket", "--d_width=4",
                        f"--input={source}",
                        f"--data_dir={testutil.data_dir()}",
-                       "--feature_layers=1,2")
+                       "--feature_layers=1,2", "--noroofline")
     self.assertEqual((report["method"], report["input"]),
                      ("adversarial_ticket", source))
     self.assertEqual(report["feature_dim"], 2 * 64 * 32 * 32)
@@ -79,7 +79,8 @@ class BenchTest(tf.test.TestCase, parameterized.TestCase):
     theirs = run_bench("torch_reference_step.py", "--batch_size=2",
                        "--steps=1", "--warmup=0", "--ch=16")
     ours = run_bench("step_time.py", "--arch=sngan", "--width=16",
-                     "--batch_size=2", "--steps=1", "--warmup=0")
+                     "--batch_size=2", "--steps=1", "--warmup=0",
+                     "--noroofline")
     for key in ("params_generator", "feature_dim"):
       self.assertEqual(theirs[key], ours[key], key)
 
@@ -90,6 +91,63 @@ class BenchTest(tf.test.TestCase, parameterized.TestCase):
     b = tf.ones([40, 50])
     self.assertEqual(timing.graph_flops(tf.function(lambda: a @ b)),
                      2 * 30 * 40 * 50)
+
+  def testStepTime_DemoSettingWithRooflineAndMachine(self):
+    report = run_bench("step_time.py", "--arch=gfmn", "--width=4",
+                       "--features=classifier", "--batch_size=4",
+                       "--steps=1", "--warmup=1", "--roofline_repeats=1")
+    # The digits classifier's three ReLUs, flattened.
+    self.assertEqual(report["feature_dim"],
+                     32 * 32 * 32 + 16 * 16 * 64 + 8 * 8 * 128)
+    self.assertGreater(report["roofline_s"], 0)
+    self.assertAlmostEqual(report["roofline_fraction"],
+                           report["roofline_s"] / report["median_step_s"],
+                           delta=0.01)
+    self.assertCountEqual(
+        report["roofline_by_kind"],
+        ["conv_forward", "conv_input_grad", "conv_filter_grad"])
+    for key in ("cpu", "isa", "cores", "tensorflow", "onednn"):
+      self.assertIn(key, report)
+    self.assertEqual(report["tensorflow"], tf.__version__)
+
+  def testRoofline_FindsEveryKernelOfAStepWithItsShapes(self):
+    sys.path.insert(0, os.path.join(testutil.REPO, "bench"))
+    import roofline  # pylint: disable=g-import-not-at-top
+    x = tf.random.normal([2, 8, 8, 3])
+    w = tf.Variable(tf.random.normal([3, 3, 3, 5]))
+    d = tf.Variable(tf.random.normal([5, 7]))
+
+    @tf.function
+    def step():
+      with tf.GradientTape() as tape:
+        y = tf.nn.conv2d(x, w, 1, "SAME")
+        loss = tf.reduce_sum(tf.reduce_mean(y, [1, 2]) @ d)
+      return tape.gradient(loss, [w, d])
+
+    kernels = roofline.graph_kernels(step)
+    found = sorted((k.op_type, k.inputs) for k in kernels)
+    self.assertIn(("Conv2D", ((2, 8, 8, 3), (3, 3, 3, 5))), found)
+    self.assertIn(("Conv2DBackpropFilter",
+                   ((2, 8, 8, 3), ("shape", 3, 3, 3, 5), (2, 8, 8, 5))),
+                  found)
+    self.assertIn(("MatMul", ((2, 5), (5, 7))), found)
+    rows = {r["kernel"].op_type: r
+            for r in roofline.measure(kernels, repeats=1)}
+    # Closed form: 2 FLOPs per multiply-add.
+    self.assertEqual(rows["Conv2D"]["flops"], 2 * 2 * 8 * 8 * 9 * 3 * 5)
+    self.assertEqual(rows["Conv2DBackpropFilter"]["flops"],
+                     2 * 2 * 8 * 8 * 9 * 3 * 5)
+    self.assertGreater(rows["Conv2D"]["seconds"], 0)
+
+  def testRooflineScript_OneJsonLine(self):
+    report = run_bench("roofline.py", "--arch=gfmn", "--width=4",
+                       "--features=classifier", "--batch_size=4",
+                       "--repeats=1")
+    self.assertEqual(report["bench"], "roofline")
+    self.assertGreater(report["kernel_gflop"], 0)
+    self.assertAlmostEqual(sum(k["share_of_time"]
+                               for k in report["by_kind"].values()), 1.0,
+                           delta=0.01)
 
   def testMaskOverhead_Runs(self):
     report = run_bench("mask_overhead.py", "--batch_size=2", "--width=16",

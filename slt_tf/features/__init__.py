@@ -167,6 +167,11 @@ def build(name: str, resolution: int, weights: Optional[str],
               "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5)"
               if weights == "imagenet" else "")
       raise WeightsError(f"feature_weights: {weights}: {e}{hint}") from None
+  elif weights == RANDOM:
+    bn_mode = "none"
+    # The class count only shapes the unused logits layer.
+    model = classifier.networks(resolution, 10)[1]
+    model.trainable = False
   else:
     bn_mode = "none"
     try:

@@ -1,0 +1,139 @@
+"""The CPU runtime: oneDNN kernels on every x86 CPU, and what the machine is.
+
+TensorFlow 2.21 turns its oneDNN kernels on by default only on CPUs with
+AVX-512-class features. Elsewhere (an AMD EPYC with AVX2, say) it runs Eigen's
+kernels, whose convolution input gradient collapses on small feature maps: a
+search step there ran 1.6-2.4x slower than with oneDNN. Importing ``slt_tf``
+therefore sets ``TF_ENABLE_ONEDNN_OPTS=1`` before TensorFlow is loaded, unless
+the user has set the variable (then it is respected) or TensorFlow was
+imported first (then it is too late, and ``describe`` says so).
+
+This module imports nothing heavy at import time: ``slt_tf/__init__.py`` runs
+``enable_onednn`` before any submodule loads TensorFlow.
+"""
+
+import functools
+import os
+import platform
+import sys
+
+ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
+
+# Who decided the oneDNN setting: set by ``enable_onednn``.
+_source = None
+
+
+def enable_onednn() -> str:
+  """Turns oneDNN on for this process unless the user decided otherwise.
+
+  Returns:
+    Who decided: "slt_tf" (set here), "user" (the variable was already set),
+    or "tensorflow imported first" (too late to change; TensorFlow's default).
+  """
+  global _source
+  if _source is not None:
+    return _source
+  if ONEDNN_VARIABLE in os.environ:
+    _source = "user"
+  elif "tensorflow" in sys.modules:
+    _source = "tensorflow imported first"
+  else:
+    os.environ[ONEDNN_VARIABLE] = "1"
+    _source = "slt_tf"
+  return _source
+
+
+def onednn_enabled() -> bool:
+  """Whether TensorFlow runs its oneDNN CPU kernels in this process."""
+  from tensorflow.python.util import _pywrap_util_port  # pylint: disable=g-import-not-at-top
+  return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def _cpu_flags() -> set:
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        if line.startswith("flags"):
+          return set(line.split(":", 1)[1].split())
+  except OSError:
+    pass
+  return set()
+
+
+def _cpu_model() -> str:
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        if line.startswith("model name"):
+          return line.split(":", 1)[1].strip()
+  except OSError:
+    pass
+  return platform.processor() or platform.machine()
+
+
+def isa_level(cpu_flags=None) -> str:
+  """The widest x86 vector extension of the CPU: "AVX-512", "AVX2", "AVX",
+  "SSE4.2", or the machine name on other architectures."""
+  cpu_flags = _cpu_flags() if cpu_flags is None else set(cpu_flags)
+  for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"),
+                     ("sse4_2", "SSE4.2")):
+    if flag in cpu_flags:
+      return name
+  return platform.machine()
+
+
+def cores() -> int:
+  """CPU cores this process may run on."""
+  try:
+    return len(os.sched_getaffinity(0))
+  except AttributeError:  # Not Linux.
+    return os.cpu_count() or 1
+
+
+def machine() -> dict:
+  """The CPU, without importing TensorFlow (for the PyTorch reference too):
+  ``cpu`` (model name), ``isa`` (``isa_level``), ``cores``."""
+  return {"cpu": _cpu_model(), "isa": isa_level(), "cores": cores()}
+
+
+@functools.lru_cache(maxsize=None)
+def describe() -> dict:
+  """The machine and runtime, as every benchmark figure names them.
+
+  Returns:
+    ``machine()``'s fields, then ``tensorflow`` (version), ``onednn`` (bool:
+    the kernels in use), ``onednn_source`` (who decided, see
+    ``enable_onednn``), ``gpu`` (the first GPU's name or None).
+  """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  gpus = tf.config.list_physical_devices("GPU")
+  return {**machine(), "tensorflow": tf.__version__,
+          "onednn": onednn_enabled(),
+          "onednn_source": _source or enable_onednn(),
+          "gpu": gpus[0].name if gpus else None}
+
+
+def summary() -> str:
+  """``describe()`` as one log line."""
+  d = describe()
+  decided = {"slt_tf": "turned on by slt_tf; set TF_ENABLE_ONEDNN_OPTS=0 to "
+                       "turn it off",
+             "user": "as TF_ENABLE_ONEDNN_OPTS says",
+             "tensorflow imported first": "TensorFlow's default: it was "
+                                          "imported before slt_tf"}
+  return (f"{d['cpu']} ({d['isa']}, {d['cores']} cores), TensorFlow "
+          f"{d['tensorflow']}, oneDNN {'on' if d['onednn'] else 'off'} "
+          f"({decided[d['onednn_source']]})"
+          + (f", GPU {d['gpu']}" if d["gpu"] else ""))
+
+
+_logged = False
+
+
+def log_once() -> None:
+  """Logs ``summary()`` the first time it is called in this process."""
+  global _logged
+  if not _logged:
+    from absl import logging  # pylint: disable=g-import-not-at-top
+    logging.info("runtime: %s", summary())
+    _logged = True
