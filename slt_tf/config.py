@@ -9,7 +9,8 @@ import json
 import math
 from typing import Optional, Tuple
 
-from slt_tf import features
+from slt_tf import config_fields
+from slt_tf import features as features_lib
 from slt_tf import generators
 from slt_tf import methods
 from slt_tf.generators import TicketOptions
@@ -82,49 +83,110 @@ class TrainConfig:
     d_width, d_learning_rate, d_beta1, d_beta2: ``adversarial_ticket`` only:
       the SNGAN discriminator's base width and its Adam.
   """
-  workdir: str
-  method: Optional[str] = None
-  init_from: Optional[str] = None
-  arch: str = "gfmn"
-  resolution: int = 32
-  width: Optional[int] = None
-  nz: Optional[int] = None
-  num_classes: int = 0
-  num_samples: int = 64
+  workdir: str = config_fields.field(
+      dataclasses.MISSING, "Directory for checkpoints, summaries, samples and the "
+      "effective flags of the run.")
+  method: Optional[str] = config_fields.field(
+      None, f"{methods.METHODS}: ticket (train the scores of a frozen "
+      "random network), or a baseline: dense (train the weights), random_mask, "
+      "random_dense (train nothing), adversarial_ticket (scores driven by a "
+      "hinge GAN loss with the SNGAN discriminator), finetune (train the kept "
+      "weights of the ticket in --init_from). Default: from --mode.")
+  init_from: Optional[str] = config_fields.field(
+      None, "finetune: workdir of the ticket to fine-tune.")
+  arch: str = config_fields.field(
+      "gfmn", f"Generator architecture: {generators.ARCHS}.")
+  resolution: int = config_fields.field(
+      32, "Image size (32 or 64).")
+  width: Optional[int] = config_fields.field(
+      None, "Base width (GFMN ngf, SNGAN/BigGAN ch); default: the "
+      "paper's.")
+  nz: Optional[int] = config_fields.field(
+      None, "Latent size; default: the "
+      "architecture's.")
+  num_classes: int = config_fields.field(
+      0, "BigGAN only: number of classes (0: unconditional).")
+  num_samples: int = config_fields.field(
+      64, "Images in the sample grid.")
   ticket: TicketOptions = TicketOptions()
-  dataset: str = "mnist_embedded"
-  data_dir: Optional[str] = None
-  split: str = "train"
-  download: bool = False
-  features: str = "vgg19_bn"
-  feature_weights: Optional[str] = None
-  feature_bn: str = "batch"
-  feature_layers: Tuple[int, ...] = ()
-  max_real_images: int = 0
-  cache_dir: Optional[str] = None
-  batch_size: int = 64
-  train_steps: int = 1000
-  learning_rate: float = 5e-5
-  lr_schedule: str = "constant"
-  beta1: float = 0.5
-  beta2: float = 0.999
-  adam_epsilon: float = 1e-8
-  ama_learning_rate: float = 1e-5
-  checkpoint_every: int = 500
-  keep_checkpoints: int = 3
-  log_every: int = 50
-  sample_every: int = 500
-  strategy: str = "auto"
-  cpu_replicas: int = 1
-  collective_timeout_s: int = 1800
-  eval_every: int = 0
-  eval_samples: int = 1000
-  eval_backbone: str = "auto"
-  eval_backbone_weights: Optional[str] = None
-  d_width: int = 128
-  d_learning_rate: float = 2e-4
-  d_beta1: float = 0.5
-  d_beta2: float = 0.999
+  dataset: str = config_fields.field(
+      "mnist_embedded", "A TFDS name (celeb_a, lsun/bedroom, ...), "
+      "folder:PATH, or mnist_embedded (5,000 digits shipped with pip).")
+  data_dir: Optional[str] = config_fields.field(
+      None, "TFDS data directory (default: TFDS's).")
+  split: str = config_fields.field(
+      "train", "Split whose feature statistics are matched.")
+  download: bool = config_fields.field(
+      False, "Let TFDS download a missing dataset.")
+  features: str = config_fields.field(
+      "vgg19_bn", f"Feature extractor: {features_lib.EXTRACTORS}.")
+  feature_weights: Optional[str] = config_fields.field(
+      None, "Extractor weights: a file (vgg19_bn: .npz from "
+      "`python -m slt_tf.features.convert`), 'imagenet' (vgg19), or 'random' "
+      "(tests); classifier: none (trained on the dataset and cached).")
+  feature_bn: str = config_fields.field(
+      "batch", f"VGG19-BN batch norm: {features_lib.BN_MODES}.")
+  feature_layers: Tuple[int, ...] = config_fields.field(
+      (), "Match only these feature layers (1-based; VGG19: "
+      "its 16 ReLUs in order), e.g. 1,2,3,4,5,6,7,8 when memory is short; "
+      "empty: all (the paper's).")
+  max_real_images: int = config_fields.field(
+      0, "Real statistics over the first N images (0: all).")
+  cache_dir: Optional[str] = config_fields.field(
+      None, "Cache of real statistics and trained feature nets "
+      "(default: $SLT_TF_CACHE or ~/.cache/slt_tf).")
+  batch_size: int = config_fields.field(
+      64, "Global batch size.")
+  train_steps: int = config_fields.field(
+      1000, "Total steps; a resumed run continues up to it.")
+  learning_rate: float = config_fields.field(
+      5e-5, "Adam learning rate of the scores.")
+  lr_schedule: str = config_fields.field(
+      "constant", f"{LR_SCHEDULES}; cosine decays to "
+      "0 over train_steps.")
+  beta1: float = config_fields.field(
+      0.5, "Adam beta1.")
+  beta2: float = config_fields.field(
+      0.999, "Adam beta2.")
+  adam_epsilon: float = config_fields.field(
+      1e-8, "Adam epsilon.")
+  ama_learning_rate: float = config_fields.field(
+      1e-5, "Learning rate of the moment moving averages.")
+  checkpoint_every: int = config_fields.field(
+      500, "Steps between checkpoints.")
+  keep_checkpoints: int = config_fields.field(
+      3, "Checkpoints kept on disk.")
+  log_every: int = config_fields.field(
+      50, "Steps between console lines and scalar summaries.")
+  sample_every: int = config_fields.field(
+      500, "Steps between sample grids and mask statistics.")
+  strategy: str = config_fields.field(
+      "auto", f"{STRATEGIES}; auto: MirroredStrategy on "
+      "2+ GPUs, else one device; multi_worker reads TF_CONFIG.")
+  cpu_replicas: int = config_fields.field(
+      1, "With --strategy=mirrored and no GPU: split the CPU "
+      "into this many replicas (testing).")
+  collective_timeout_s: int = config_fields.field(
+      1800, "multi_worker: fail instead of hanging when "
+      "a collective waits longer than this for another worker (0: no limit).")
+  eval_every: int = config_fields.field(
+      0, "Steps between evaluations (FID etc.) on the held-out "
+      "selection split, keeping the best checkpoint in WORKDIR/best (0: never).")
+  eval_samples: int = config_fields.field(
+      1000, "N of those evaluations.")
+  eval_backbone: str = config_fields.field(
+      "auto", "Their backbone: inception, digits, or auto.")
+  eval_backbone_weights: Optional[str] = config_fields.field(
+      None, "Inception weights for those evaluations.")
+  d_width: int = config_fields.field(
+      128, "adversarial_ticket: SNGAN discriminator base width.")
+  d_learning_rate: float = config_fields.field(
+      2e-4, "adversarial_ticket: discriminator Adam "
+      "learning rate.")
+  d_beta1: float = config_fields.field(
+      0.5, "adversarial_ticket: discriminator Adam beta1.")
+  d_beta2: float = config_fields.field(
+      0.999, "adversarial_ticket: discriminator Adam beta2.")
 
   def __post_init__(self):
     if not self.workdir:
@@ -149,11 +211,11 @@ class TrainConfig:
     if not self.dataset:
       raise ValueError("dataset is required (a TFDS name, folder:PATH or "
                        "mnist_embedded)")
-    check_name(self.features, features.EXTRACTORS, "features")
-    check_name(self.feature_bn, features.BN_MODES, "feature_bn")
+    check_name(self.features, features_lib.EXTRACTORS, "features")
+    check_name(self.feature_bn, features_lib.BN_MODES, "feature_bn")
     object.__setattr__(self, "feature_layers",
                        tuple(int(l) for l in self.feature_layers))
-    available = features.num_layers(self.features)
+    available = features_lib.num_layers(self.features)
     if any(not 1 <= l <= available for l in self.feature_layers):
       raise ValueError(f"feature_layers must be in 1..{available} for "
                        f"{self.features} (1-based), got "

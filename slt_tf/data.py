@@ -18,20 +18,22 @@ to RGB, and pixels are scaled to the generator's range [-1, 1].
 
 import dataclasses
 import os
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional, Tuple
 
 from absl import logging
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from slt_tf import embedded_mnist
+from slt_tf import errors
+from slt_tf import images as images_lib
 
 FOLDER_PREFIX = "folder:"
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 EMBEDDED = embedded_mnist.NAME
 
 
-class DataError(ValueError):
+class DataError(errors.UserError):
   """A dataset that cannot be used; the message starts with ``dataset``."""
 
 
@@ -79,7 +81,7 @@ def preprocess(image, resolution: int) -> tf.Tensor:
   top, left = (new_h - resolution) // 2, (new_w - resolution) // 2
   image = image[top:top + resolution, left:left + resolution]
   image = tf.ensure_shape(image, [resolution, resolution, 3])
-  return tf.clip_by_value(image, 0.0, 255.0) / 127.5 - 1.0
+  return images_lib.from_uint8(tf.clip_by_value(image, 0.0, 255.0))
 
 
 def _folder_files(path: str):
@@ -143,8 +145,15 @@ def _split_size(builder, dataset: str, split: str) -> int:
                     "'test[:50%]' work too)") from None
 
 
+class HeldOutSplits(NamedTuple):
+  """Two disjoint splits outside ``train``: checkpoints are selected on
+  ``selection`` and metrics reported on ``report``."""
+  selection: str
+  report: str
+
+
 def held_out_splits(dataset: str, data_dir: Optional[str] = None
-                    ) -> Tuple[str, str]:
+                    ) -> HeldOutSplits:
   """(selection split, report split): two disjoint splits outside ``train``.
 
   Checkpoints are selected on the first and metrics reported on the second,
@@ -159,10 +168,10 @@ def held_out_splits(dataset: str, data_dir: Optional[str] = None
                     "split to evaluate on")
   splits = set(_tfds_builder(dataset, data_dir, False).info.splits)
   if {"validation", "test"} <= splits:
-    return "validation", "test"
+    return HeldOutSplits("validation", "test")
   for name in ("test", "validation"):
     if name in splits:
-      return f"{name}[:50%]", f"{name}[50%:]"
+      return HeldOutSplits(f"{name}[:50%]", f"{name}[50%:]")
   raise DataError(f"dataset {dataset!r} has no test or validation split "
                   f"(it has {sorted(splits)})")
 

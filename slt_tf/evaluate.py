@@ -14,9 +14,8 @@ import sys
 from absl import app
 from absl import flags
 
-from slt_tf import data
+from slt_tf import errors
 from slt_tf import evaluate_lib
-from slt_tf import train_lib
 from slt_tf.features import backbones
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The search's workdir.")
@@ -62,7 +61,7 @@ def main(argv):
         backbone_weights=_BACKBONE_WEIGHTS.value, cache_dir=_CACHE_DIR.value,
         batch_size=_BATCH_SIZE.value, seed=_SEED.value,
         grayscale=_GRAYSCALE.value)
-  except (train_lib.RunError, data.DataError, backbones.BackboneError) as e:
+  except errors.UserError as e:
     sys.exit(f"error: --{e}")
   print(json.dumps({k: v for k, v in result["metrics"].items()}, indent=2))
   print(f"wrote {result['path']}")

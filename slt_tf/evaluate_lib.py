@@ -21,14 +21,16 @@ import tensorflow as tf
 from slt_tf import cache
 from slt_tf import data
 from slt_tf import fileio
+from slt_tf import images as images_lib
 from slt_tf import metrics
 from slt_tf import runtime
-from slt_tf import train_lib
+from slt_tf import workdir as workdir_lib
+from slt_tf.errors import RunError
+from slt_tf.search import latents as latents_lib
 from slt_tf.config import TrainConfig
 from slt_tf.features import backbones
 
 _EVAL_SEED = 0xE7A1
-BEST = "best"
 
 
 def metric_name(metric: str, backbone: str, n: int) -> str:
@@ -110,10 +112,10 @@ class Evaluator:
     sample = self._sample
     for start in range(0, self.n, self.batch_size):
       b = min(self.batch_size, self.n - start)
-      inputs = train_lib.latent_batch(
+      inputs = latents_lib.latent_batch(
           b, config.latent_size, config.num_classes,
           tf.constant([self.seed ^ _EVAL_SEED, start], tf.int64))
-      images = sample(inputs if len(inputs) > 1 else inputs[0])
+      images = sample(latents_lib.generator_input(inputs))
       if self.grayscale:
         images = tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(images))
       yield images
@@ -156,12 +158,12 @@ class SavedModelGenerator:
       self.loaded = tf.saved_model.load(path)
       self.signature = self.loaded.signatures["serving_default"]
     except Exception as e:  # pylint: disable=broad-except
-      raise train_lib.RunError(f"saved_model: {path} is not a SavedModel with "
+      raise RunError(f"saved_model: {path} is not a SavedModel with "
                                f"a serving_default signature ({e})") from None
     inputs = self.signature.structured_input_signature[1]
     outputs = self.signature.structured_outputs
     if "z" not in inputs or "images" not in outputs:
-      raise train_lib.RunError(
+      raise RunError(
           f"saved_model: {path}: serving_default must take 'z' and return "
           f"'images'; it takes {sorted(inputs)} and returns {sorted(outputs)}")
 
@@ -171,35 +173,7 @@ class SavedModelGenerator:
       out = self.signature(z=inputs[0], label=tf.cast(inputs[1], tf.int32))
     else:
       out = self.signature(z=inputs)
-    return tf.cast(out["images"], tf.float32) / 127.5 - 1.0
-
-
-def resolve_checkpoint(workdir: str, checkpoint: Optional[str]) -> str:
-  """A checkpoint prefix from "latest" (or None), "best", or a path."""
-  if checkpoint in (None, "", "latest"):
-    path = tf.train.latest_checkpoint(train_lib.checkpoint_dir(workdir))
-    if not path:
-      raise train_lib.RunError(f"workdir: no checkpoint in "
-                               f"{train_lib.checkpoint_dir(workdir)}")
-    return path
-  if checkpoint == BEST:
-    best = os.path.join(workdir, BEST, "best.json")
-    if not os.path.exists(best):
-      raise train_lib.RunError(f"checkpoint: {best} does not exist (the "
-                               "search keeps a best checkpoint only with "
-                               "--eval_every)")
-    with open(best) as f:
-      return os.path.join(workdir, BEST, json.load(f)["checkpoint"])
-  if not tf.io.gfile.exists(checkpoint + ".index"):
-    raise train_lib.RunError(f"checkpoint: {checkpoint} is not a checkpoint "
-                             "prefix (no .index file)")
-  return checkpoint
-
-
-def checkpoint_step(path: str) -> int:
-  """The step a checkpoint was saved at (read from the checkpoint itself)."""
-  return int(tf.train.load_checkpoint(path).get_tensor(
-      "step/.ATTRIBUTES/VARIABLE_VALUE"))
+    return images_lib.from_uint8(out["images"])
 
 
 def result_path(workdir: str, split: str, step: int,
@@ -244,15 +218,15 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
     {"metrics", "checkpoint", "step", "split", "backbone", "n", "path"}.
   """
   runtime.log_once()
-  config = train_lib.read_workdir_config(workdir)
+  config = workdir_lib.read_config(workdir)
   if saved_model:
     generator, path, step = SavedModelGenerator(saved_model), saved_model, -1
   else:
-    path = resolve_checkpoint(workdir, checkpoint)
-    generator = train_lib.restore_generator(config, path)
-    step = checkpoint_step(path)
+    path = workdir_lib.resolve_checkpoint(workdir, checkpoint)
+    generator = workdir_lib.restore_generator(config, path)
+    step = workdir_lib.checkpoint_step(path)
   if split is None:
-    split = data.held_out_splits(config.dataset, config.data_dir)[1]
+    split = data.held_out_splits(config.dataset, config.data_dir).report
   evaluator = Evaluator(config, split, **evaluator_kwargs)
   result = {"metrics": evaluator.evaluate(generator), "checkpoint": path,
             "step": step, "split": split, "backbone": evaluator.backbone.name,
@@ -266,3 +240,60 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
     prefix = f"{prefix or f'step_{step:07d}'}_gray"
   result["path"] = write_result(workdir, split, step, result, prefix)
   return result
+
+
+class BestKeeper:
+  """A search hook: evaluates on the selection split every ``every`` steps
+  and keeps the best checkpoint.
+
+  The best generator (lowest FID on ``data.held_out_splits(...).selection``)
+  is written to ``WORKDIR/best/ckpt-STEP`` and named in ``best/best.json``;
+  the report split is never looked at here. The loop (``slt_tf.search.loop``)
+  calls ``begin(state)`` once its state is built, then the keeper with the
+  step; evaluation never imports the loop.
+  """
+
+  def __init__(self, config: TrainConfig):
+    self.config, self.every = config, config.eval_every
+    self.split = data.held_out_splits(config.dataset,
+                                      config.data_dir).selection
+    self.directory = os.path.join(config.workdir, workdir_lib.BEST)
+    self.state = self.evaluator = self.key = self.best = None
+
+  def begin(self, state) -> None:
+    """Builds the evaluator (backbone, real activations) for ``state``'s
+    generator and reads the best checkpoint kept so far."""
+    config = self.config
+    self.state = state
+    self.evaluator = Evaluator(
+        config, self.split, config.eval_samples, config.eval_backbone,
+        config.eval_backbone_weights, config.cache_dir)
+    self.key = metric_name("fid", self.evaluator.backbone.name,
+                           self.evaluator.n)
+    best_json = os.path.join(self.directory, "best.json")
+    if os.path.exists(best_json):
+      with open(best_json) as f:
+        self.best = json.load(f)
+
+  def __call__(self, step: int) -> None:
+    values = self.evaluator.evaluate(self.state.generator)
+    write_result(self.config.workdir, self.split, step, {
+        "metrics": values, "step": step, "split": self.split,
+        "backbone": self.evaluator.backbone.name, "n": self.evaluator.n})
+    value = values[self.key]
+    if self.best is not None and not value < self.best["value"]:
+      return
+    name = f"ckpt-{step}"
+    tf.train.Checkpoint(generator=self.state.generator,
+                        step=self.state.step).write(
+                            os.path.join(self.directory, name))
+    previous = self.best["checkpoint"] if self.best else None
+    self.best = {"checkpoint": name, "step": step, "metric": self.key,
+                 "value": value, "split": self.split}
+    fileio.write_json(os.path.join(self.directory, "best.json"), self.best)
+    if previous and previous != name:
+      for path in tf.io.gfile.glob(os.path.join(self.directory,
+                                                previous + ".*")):
+        tf.io.gfile.remove(path)
+    logging.info("step %d: new best %s %.4g on %s, saved in %s", step,
+                 self.key, value, self.split, self.directory)

@@ -1,9 +1,9 @@
 r"""Exports a found ticket for TF Serving, and/or as a compact ticket file.
 
-  python -m slt_tf.export --workdir=workdirs/demo --export_dir=export/models \
+  python -m slt_tf.export --workdir=workdirs/demo --export_dir=models \
       --model_name=demo [--version=V] [--checkpoint=latest|best|PATH] \
       [--ticket_path=demo.ticket.npz]
-  python -m slt_tf.export --ticket=demo.ticket.npz --export_dir=export/models \
+  python -m slt_tf.export --ticket=demo.ticket.npz --export_dir=models \
       --model_name=demo
 
 The SavedModel (``EXPORT_DIR/MODEL_NAME/VERSION``) holds the frozen generator
@@ -19,9 +19,9 @@ import sys
 from absl import app
 from absl import flags
 
-from slt_tf import evaluate_lib
+from slt_tf import errors
 from slt_tf import export_lib
-from slt_tf import train_lib
+from slt_tf import workdir
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The search's workdir.")
 _CHECKPOINT = flags.DEFINE_string(
@@ -55,9 +55,9 @@ def main(argv):
         sys.exit("error: --ticket_path needs --workdir (the ticket exists)")
       generator, config, masks = export_lib.read_ticket(_TICKET.value)
     else:
-      config = train_lib.read_workdir_config(_WORKDIR.value)
-      path = evaluate_lib.resolve_checkpoint(_WORKDIR.value, _CHECKPOINT.value)
-      generator, masks = train_lib.restore_generator(config, path), None
+      config = workdir.read_config(_WORKDIR.value)
+      path = workdir.resolve_checkpoint(_WORKDIR.value, _CHECKPOINT.value)
+      generator, masks = workdir.restore_generator(config, path), None
       report["checkpoint"] = path
       if _TICKET_PATH.value:
         report["ticket"] = dict(path=_TICKET_PATH.value, **export_lib.write_ticket(
@@ -67,7 +67,7 @@ def main(argv):
       report["saved_model"] = export_lib.describe_export(
           export_lib.export_saved_model(frozen, config, _EXPORT_DIR.value,
                                         _MODEL_NAME.value, _VERSION.value))
-  except (export_lib.ExportError, train_lib.RunError) as e:
+  except errors.UserError as e:
     sys.exit(f"error: --{e}")
   print(json.dumps(report, indent=2))
 

@@ -28,8 +28,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from slt_tf import errors
 from slt_tf import fileio
 from slt_tf import generators
+from slt_tf import images as images_lib
 from slt_tf import layers
 from slt_tf.config import TrainConfig
 
@@ -37,7 +39,7 @@ TICKET_FORMAT = "slt_tf.ticket/1"
 _MASKED_STATE = ("kernel", "scores", "bias", "bias_scores", "score_threshold")
 
 
-class ExportError(ValueError):
+class ExportError(errors.UserError):
   """An export that cannot be made; the message names the flag or file."""
 
 
@@ -119,11 +121,6 @@ def freeze(generator: keras.Model, masks: Optional[dict] = None
   return frozen
 
 
-def _to_uint8(images):
-  return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0,
-                                  255.0), tf.uint8)
-
-
 def next_version(model_dir: str) -> int:
   """1 + the largest integer version under ``model_dir`` (1 if none)."""
   versions = [int(n) for n in (os.listdir(model_dir)
@@ -156,7 +153,7 @@ def export_saved_model(frozen: keras.Model, config: TrainConfig,
 
   def generate(z, label=None):
     inputs = [z, label] if conditional else z
-    return {"images": _to_uint8(frozen(inputs, training=False))}
+    return {"images": images_lib.to_uint8(frozen(inputs, training=False))}
 
   z_spec = tf.TensorSpec([None, nz], tf.float32, name="z")
   if conditional:

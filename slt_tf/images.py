@@ -1,4 +1,5 @@
-"""Image grids and PNG writing, shared by every place that shows samples."""
+"""The one [-1, 1] <-> uint8 conversion, image grids and PNG writing, shared
+by every place that stores, serves or shows images."""
 
 import math
 
@@ -8,10 +9,17 @@ import tensorflow as tf
 from slt_tf.fileio import write_atomic
 
 
-def to_uint8(images) -> np.ndarray:
-  """Maps generator output in [-1, 1] to uint8 [0, 255] (clipping outliers)."""
-  images = np.asarray(images, np.float32)
-  return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+def to_uint8(images) -> tf.Tensor:
+  """Generator output in [-1, 1] -> uint8 [0, 255]: rounded half to even,
+  outliers clipped. Works eagerly and in graphs (the SavedModel's output)."""
+  images = tf.convert_to_tensor(images, tf.float32)
+  return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0,
+                                  255.0), tf.uint8)
+
+
+def from_uint8(images) -> tf.Tensor:
+  """uint8 images (or floats on the 0..255 scale) -> float32 in [-1, 1]."""
+  return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
 def make_grid(images, columns=None, padding: int = 2) -> np.ndarray:
@@ -29,7 +37,7 @@ def make_grid(images, columns=None, padding: int = 2) -> np.ndarray:
   if images.ndim != 4:
     raise ValueError(f"make_grid expects (B, H, W, C), got shape {images.shape}")
   if images.dtype != np.uint8:
-    images = to_uint8(images)
+    images = to_uint8(images).numpy()
   b, h, w, c = images.shape
   columns = columns or int(math.ceil(math.sqrt(b)))
   rows = int(math.ceil(b / columns))
@@ -46,5 +54,5 @@ def write_png(path: str, image) -> None:
   """Writes one (H, W, C) uint8 image (or [-1, 1] floats) as PNG, atomically."""
   image = np.asarray(image)
   if image.dtype != np.uint8:
-    image = to_uint8(image)
+    image = to_uint8(image).numpy()
   write_atomic(path, tf.io.encode_png(image).numpy())

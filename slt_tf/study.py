@@ -25,15 +25,16 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from slt_tf import data
-from slt_tf import features
+from slt_tf import config_flags
+from slt_tf import errors
 from slt_tf import fileio
 from slt_tf import masking
 from slt_tf import study_lib
-from slt_tf import train  # Defines the search flags.
-from slt_tf import train_lib
 from slt_tf.config import TrainConfig
-from slt_tf.features import backbones
+
+
+config_flags.define()
+flags.adopt_module_key_flags(config_flags)  # In --helpshort.  # The search's flags; this front end's follow.
 
 _STUDY_DIR = flags.DEFINE_string("study_dir", "workdirs/study",
                                  "Directory of the study's runs.")
@@ -149,7 +150,7 @@ of `{split}` (a split no search or selection looked at) against {n} samples of
 the last checkpoint; mean ± sample std over seeds.
 
 {study_lib.summary_table(entries, backbone, n)}
-## Targets (issue 7)
+## Targets
 
 {chr(10).join(target_lines)}
 
@@ -204,7 +205,7 @@ def main(argv):
                        "to run")
     if flags.FLAGS.workdir is None:
       flags.FLAGS.workdir = _STUDY_DIR.value  # Replaced per run.
-    base = train.config_from_flags()
+    base = config_flags.config()
   except ValueError as e:
     sys.exit(f"error: --{e}")
   if base.method != "ticket":
@@ -218,8 +219,7 @@ def main(argv):
   try:
     run_study(base, plan, runs_dir, _results_json_path(_RESULTS_DIR.value),
               _RESULTS_DIR.value, _RESULTS_MD.value, command)
-  except (train_lib.RunError, data.DataError, features.WeightsError,
-          backbones.BackboneError) as e:
+  except errors.UserError as e:
     sys.exit(f"error: --{e}")
   except FloatingPointError as e:
     sys.exit(f"error: {e}")

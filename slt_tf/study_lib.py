@@ -4,7 +4,7 @@ The library behind ``slt_tf.sweep`` (one seed, tickets and the dense baseline)
 and ``slt_tf.study`` (the reproduction study: every method, several seeds).
 Each setting is one search in ``RUNS_DIR/<method>_k<keep>_s<seed>`` with
 ``slt_tf.train_lib.run``, then an evaluation of its last checkpoint on the
-report split (``data.held_out_splits(...)[1]``, which no search looks at).
+report split (``data.held_out_splits(...).report``, which no search looks at).
 Runs and evaluations resume: a finished setting is read back, not redone.
 """
 
@@ -25,6 +25,7 @@ from slt_tf import images
 from slt_tf import masking
 from slt_tf import methods
 from slt_tf import train_lib
+from slt_tf import workdir as workdir_lib
 from slt_tf.config import TrainConfig
 
 # Row metrics, named without backbone and N (both are columns of the row).
@@ -96,9 +97,9 @@ def _evaluation(config: TrainConfig, num_samples: int, backbone: str,
                 backbone_weights: Optional[str]) -> dict:
   """The report-split evaluation of the run's last checkpoint (reused when
   it exists for that checkpoint and N)."""
-  split = data.held_out_splits(config.dataset, config.data_dir)[1]
-  latest = evaluate_lib.resolve_checkpoint(config.workdir, None)
-  step = evaluate_lib.checkpoint_step(latest)
+  split = data.held_out_splits(config.dataset, config.data_dir).report
+  latest = workdir_lib.resolve_checkpoint(config.workdir, None)
+  step = workdir_lib.checkpoint_step(latest)
   path = evaluate_lib.result_path(config.workdir, split, step)
   if os.path.exists(path):
     with open(path) as f:

@@ -19,14 +19,15 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from slt_tf import data
-from slt_tf import features
+from slt_tf import config_flags
+from slt_tf import errors
 from slt_tf import fileio
 from slt_tf import study_lib
-from slt_tf import train  # Defines the search flags.
-from slt_tf import train_lib
 from slt_tf.config import TrainConfig
-from slt_tf.features import backbones
+
+
+config_flags.define()
+flags.adopt_module_key_flags(config_flags)  # In --helpshort.  # The search's flags; this front end's follow.
 
 _SWEEP_DIR = flags.DEFINE_string("sweep_dir", None,
                                  "Directory of the runs and the results.")
@@ -96,13 +97,12 @@ def main(argv):
   if flags.FLAGS.workdir is None:
     flags.FLAGS.workdir = _SWEEP_DIR.value  # Replaced per run.
   try:
-    base = train.config_from_flags()
+    base = config_flags.config()
   except ValueError as e:
     sys.exit(f"error: --{e}")
   try:
     run_sweep(base, keep_ratios, _DENSE.value, _SWEEP_DIR.value)
-  except (train_lib.RunError, data.DataError, features.WeightsError,
-          backbones.BackboneError) as e:
+  except errors.UserError as e:
     sys.exit(f"error: --{e}")
   print(open(os.path.join(_SWEEP_DIR.value, "results.md")).read())
 

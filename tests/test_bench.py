@@ -3,7 +3,6 @@ here: speed targets live in BENCHMARKS.md, never in timed unit tests)."""
 
 import json
 import os
-import subprocess
 import sys
 
 from absl.testing import parameterized
@@ -13,11 +12,9 @@ import testutil
 
 
 def run_bench(script, *args):
-  result = subprocess.run(
-      [sys.executable, os.path.join(testutil.REPO, "bench", script), *args],
-      capture_output=True, text=True, timeout=600,
-      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="",
-               SLT_TF_CACHE=testutil.shared_dir("cache")))
+  result = testutil.run_python(
+      os.path.join(testutil.REPO, "bench", script), *args, timeout=600,
+      env=dict(SLT_TF_CACHE=testutil.shared_dir("cache")))
   assert result.returncode == 0, result.stderr[-3000:]
   return json.loads(result.stdout.strip().splitlines()[-1])
 

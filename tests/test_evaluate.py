@@ -13,6 +13,8 @@ from slt_tf import evaluate_lib
 from slt_tf import train_lib
 from slt_tf.features import backbones
 from slt_tf.features import classifier
+from slt_tf import workdir as workdir_lib
+from slt_tf import errors
 import testutil
 
 
@@ -96,8 +98,8 @@ class EvaluateTest(tf.test.TestCase):
 
   def testExportedSavedModel_SameMetricsAsItsCheckpoint(self):
     """The SavedModel is written here with Keras's ExportArchive in the
-    serving_default layout issue 6's exporter is specified to produce."""
-    generator = train_lib.restore_generator(self.config)
+    serving_default layout ``slt_tf.export_lib`` writes."""
+    generator = workdir_lib.restore_generator(self.config)
     nz = self.config.latent_size
 
     def serve(z):
@@ -122,7 +124,7 @@ class EvaluateTest(tf.test.TestCase):
       self.assertAllClose(from_export["metrics"][name],
                           from_checkpoint["metrics"][name], rtol=0.02,
                           msg=name)
-    with self.assertRaisesRegex(train_lib.RunError, "^saved_model: "):
+    with self.assertRaisesRegex(errors.RunError, "^saved_model: "):
       evaluate_lib.evaluate_workdir(self.workdir,
                                     saved_model=self.get_temp_dir(), **kwargs)
 
@@ -137,7 +139,7 @@ class EvaluateTest(tf.test.TestCase):
     self.assertIn("_gray_", os.path.basename(gray["path"]))
     self.assertTrue(os.path.exists(plain["path"]))
     # On a generator whose images are gray already, both metrics agree.
-    generator = train_lib.restore_generator(self.config)
+    generator = workdir_lib.restore_generator(self.config)
     as_gray = lambda x, training=False: tf.image.grayscale_to_rgb(
         tf.image.rgb_to_grayscale(generator(x, training=training)))
     split = plain["split"]

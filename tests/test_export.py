@@ -18,6 +18,7 @@ from slt_tf import export_lib
 from slt_tf import generators
 from slt_tf import train_lib
 from slt_tf.generators import TicketOptions
+from slt_tf import workdir as workdir_lib
 import testutil
 
 
@@ -74,7 +75,7 @@ class ExportTest(tf.test.TestCase):
     served = loaded.signatures["serving_default"](z=tf.constant(z))["images"]
     self.assertEqual((served.dtype, tuple(served.shape)),
                      (tf.uint8, (3, 32, 32, 3)))
-    generator = train_lib.restore_generator(self.config)
+    generator = workdir_lib.restore_generator(self.config)
     expected = np.clip(np.round(
         (generator(z, training=False).numpy() + 1) * 127.5), 0, 255)
     self.assertAllEqual(served.numpy(), expected.astype(np.uint8))
@@ -123,7 +124,7 @@ class ExportTest(tf.test.TestCase):
         self.get_temp_dir() + "/biggan", arch="biggan", width=8,
         num_classes=10, train_steps=1)
     train_lib.run(config)
-    generator = train_lib.restore_generator(config)
+    generator = workdir_lib.restore_generator(config)
     frozen = export_lib.freeze(generator)
     path = export_lib.export_saved_model(frozen, config, self.get_temp_dir(),
                                          "biggan")

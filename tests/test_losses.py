@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from slt_tf import losses
 from slt_tf import replica
-from slt_tf import train_lib
+from slt_tf.search import distribution
 
 
 def numpy_adam_ama(value, m, v, t, target, lr=1e-5, b1=0.5, b2=0.999,
@@ -21,7 +21,7 @@ def numpy_adam_ama(value, m, v, t, target, lr=1e-5, b1=0.5, b2=0.999,
 
 def two_cpu_strategy():
   devices = [d.name for d in tf.config.list_logical_devices("CPU")[:2]]
-  return train_lib.mirrored_strategy(devices)
+  return distribution.mirrored_strategy(devices)
 
 
 class AdamMovingAverageTest(tf.test.TestCase):

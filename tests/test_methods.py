@@ -5,47 +5,18 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import data
 from slt_tf import generators
 from slt_tf import layers
-from slt_tf import methods
 from slt_tf import train_lib
-from slt_tf.config import TrainConfig
-from slt_tf.generators import TicketOptions
+from slt_tf.search import state as state_lib
+from slt_tf import workdir as workdir_lib
+from slt_tf import errors
 import testutil
 
 
 def bn_statistics(generator):
   return {v.path: v.numpy() for v in generator.non_trainable_variables
           if "moving_" in v.path}
-
-
-class ConfigTest(tf.test.TestCase):
-
-  def testMethodSetsTheLayersMode(self):
-    for name in methods.METHODS:
-      extra = {"init_from": "/x"} if name == "finetune" else {}
-      config = TrainConfig(workdir="w", method=name, **extra)
-      self.assertEqual(config.ticket.mode, methods.get(name).layer_mode, name)
-
-  def testOlderConfigsWithoutMethod_TakeItFromTheMode(self):
-    self.assertEqual(TrainConfig(workdir="w").method, "ticket")
-    dense = TrainConfig(workdir="w", ticket=TicketOptions(mode="dense"))
-    self.assertEqual(dense.method, "dense")
-    stored = TrainConfig.from_json(dense.to_json().replace(
-        '"method": "dense",', ""))
-    self.assertEqual(stored.method, "dense")
-
-  def testBadCombinations_NameTheFlag(self):
-    with self.assertRaisesRegex(ValueError, "^method must be one of"):
-      TrainConfig(workdir="w", method="lottery")
-    with self.assertRaisesRegex(ValueError, "^method 'ticket' needs mode"):
-      TrainConfig(workdir="w", method="ticket",
-                  ticket=TicketOptions(mode="dense"))
-    with self.assertRaisesRegex(ValueError, "^init_from is required"):
-      TrainConfig(workdir="w", method="finetune")
-    with self.assertRaisesRegex(ValueError, "^init_from is only used"):
-      TrainConfig(workdir="w", method="dense", init_from="/x")
 
 
 class MethodRunTest(tf.test.TestCase):
@@ -56,7 +27,7 @@ class MethodRunTest(tf.test.TestCase):
                                   **overrides)
     result = train_lib.run(config)
     fresh = generators.build(config.arch, **config.generator_kwargs())
-    return config, result, fresh, train_lib.restore_generator(config)
+    return config, result, fresh, workdir_lib.restore_generator(config)
 
   def testRandomMask_ScoresNeverMoveButBatchNormLearnsItsStatistics(self):
     _, result, fresh, after = self.run_method("random_mask")
@@ -102,7 +73,7 @@ class MethodRunTest(tf.test.TestCase):
     fresh_d = generators.build_discriminator(32, ch=8, seed=config.seed)
     before = [v.numpy() for v in fresh_d.trainable_variables]
     tf.train.Checkpoint(discriminator=fresh_d).restore(
-        tf.train.latest_checkpoint(train_lib.checkpoint_dir(
+        tf.train.latest_checkpoint(workdir_lib.checkpoint_dir(
             config.workdir))).expect_partial()
     for old, new in zip(before, fresh_d.trainable_variables):
       self.assertNotAllClose(old, new.numpy(), msg=new.path)
@@ -131,13 +102,13 @@ class MethodRunTest(tf.test.TestCase):
         self.get_temp_dir() + "/finetune", method="finetune", train_steps=3,
         init_from=ticket_config.workdir, learning_rate=1e-2)
     # Step 0 (before any update): the fine-tuned network is the ticket.
-    state = train_lib.build_state(
+    state = state_lib.build_state(
         config, tf.distribute.get_strategy(), config.cache_dir,
-        train_lib._extractor_weights(config, config.cache_dir))
+        state_lib.extractor_weights(config, config.cache_dir))
     self.assertAllClose(state.generator(z, training=False),
                         ticket(z, training=False), atol=1e-5)
     train_lib.run(config)
-    tuned = train_lib.restore_generator(config)
+    tuned = workdir_lib.restore_generator(config)
     ticket_layers = {l.path: l for l in layers.masked_layers(ticket)}
     changed = 0
     for layer in layers.masked_layers(tuned):
@@ -155,60 +126,13 @@ class MethodRunTest(tf.test.TestCase):
     config = testutil.tiny_config(
         self.get_temp_dir() + "/ft", method="finetune", width=8,
         init_from=ticket_config.workdir)
-    with self.assertRaisesRegex(train_lib.RunError,
+    with self.assertRaisesRegex(errors.RunError,
                                 "^init_from: .* different generator"):
       train_lib.run(config)
     missing = dataclasses.replace(config, init_from=self.get_temp_dir() + "/no")
-    with self.assertRaisesRegex(train_lib.RunError,
+    with self.assertRaisesRegex(errors.RunError,
                                 "^init_from: .*config.json does not exist"):
       train_lib.run(missing)
-
-
-class RealBatchTest(tf.test.TestCase):
-
-  def testRealBatch_AFunctionOfSeedAndStepDrawnFromTheDataset(self):
-    config = testutil.tiny_config("unused", method="adversarial_ticket")
-    images = train_lib._real_images_in_memory(config)
-    self.assertEqual(images.dtype, tf.uint8)
-    self.assertEqual(images.shape[0], config.max_real_images)
-    reference = np.concatenate([b.numpy() for b in data.load(
-        config.dataset, 32, "train", config.data_dir).dataset.take(
-            config.max_real_images).batch(64)])
-    self.assertAllClose(images.numpy() / 127.5 - 1.0, reference,
-                        atol=1 / 127.5)
-    a = train_lib.real_batch(config, images, 5)
-    self.assertAllEqual(a, train_lib.real_batch(config, images, 5))
-    self.assertNotAllClose(a, train_lib.real_batch(config, images, 6))
-    self.assertEqual(a.shape, (config.batch_size, 32, 32, 3))
-    # Every image of the batch is one of the dataset's.
-    flat = images.numpy().reshape(len(images.numpy()), -1) / 127.5 - 1.0
-    for image in a.numpy().reshape(config.batch_size, -1):
-      self.assertLess(np.min(np.abs(flat - image).max(axis=1)), 1e-6)
-
-
-class HingeLossTest(tf.test.TestCase):
-
-  def testHingeLosses_MatchNumPy(self):
-    """A linear stand-in discriminator makes the hinge terms computable."""
-    import keras  # pylint: disable=g-import-not-at-top
-    inputs = keras.Input((2, 2, 1))
-    logits = keras.layers.Dense(1, use_bias=False)(keras.layers.Flatten()(
-        inputs))
-    discriminator = keras.Model(inputs, logits)
-    weights = np.array([[0.5], [-1.0], [2.0], [0.25]], np.float32)
-    discriminator.set_weights([weights])
-    optimizer = keras.optimizers.SGD(0.0)  # Keep D fixed for the g_loss.
-    real = np.random.RandomState(0).randn(6, 2, 2, 1).astype(np.float32)
-    fake = np.random.RandomState(1).randn(6, 2, 2, 1).astype(np.float32)
-    with tf.GradientTape() as tape:
-      fake_t = tf.identity(tf.constant(fake))
-    g_loss, values = train_lib._adversarial_losses(
-        tape, fake_t, tf.constant(real), discriminator, optimizer, 1)
-    d = lambda x: x.reshape(len(x), -1) @ weights
-    expected_d = (np.mean(np.maximum(0, 1 - d(real)))
-                  + np.mean(np.maximum(0, 1 + d(fake))))
-    self.assertAllClose(values["d_loss"], expected_d, rtol=1e-5)
-    self.assertAllClose(g_loss, -np.mean(d(fake)), rtol=1e-5)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,6 @@ machine description names what every benchmark figure must name."""
 
 import json
 import os
-import subprocess
-import sys
 
 import tensorflow as tf
 
@@ -22,13 +20,10 @@ _PROBE = ("import json, os, sys\n"
 
 def _probe(env_value=None, before=""):
   """A fresh interpreter's view of the oneDNN setting."""
-  env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
-  env.update(TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-  if env_value is not None:
-    env["TF_ENABLE_ONEDNN_OPTS"] = env_value
-  result = subprocess.run(
-      [sys.executable, "-c", _PROBE.format(before=before)], cwd=testutil.REPO,
-      env=env, capture_output=True, text=True, timeout=120)
+  result = testutil.run_python(
+      "-c", _PROBE.format(before=before), timeout=120,
+      drop_env=("TF_ENABLE_ONEDNN_OPTS",),
+      env={} if env_value is None else {"TF_ENABLE_ONEDNN_OPTS": env_value})
   assert result.returncode == 0, result.stderr[-2000:]
   return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -23,9 +23,10 @@ from tensorflow_serving.apis import prediction_service_pb2_grpc
 from slt_tf import export_lib
 from slt_tf import serving_client
 from slt_tf import train_lib
+from slt_tf import workdir as workdir_lib
 import testutil
 
-EXAMPLES = os.path.join(testutil.REPO, "export", "requests")
+EXAMPLES = os.path.join(testutil.REPO, "serving", "requests")
 
 
 def run_signature(loaded, name, inputs):
@@ -45,7 +46,7 @@ class ServingClientTest(tf.test.TestCase):
     config = testutil.tiny_config(os.path.join(base, "run"), train_steps=1)
     if not os.path.exists(os.path.join(config.workdir, "result.json")):
       train_lib.run(config)
-    frozen = export_lib.freeze(train_lib.restore_generator(config))
+    frozen = export_lib.freeze(workdir_lib.restore_generator(config))
     cls.model_dir = export_lib.export_saved_model(
         frozen, config, base, "demo",
         export_lib.next_version(os.path.join(base, "demo")))

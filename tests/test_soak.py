@@ -9,8 +9,6 @@ skipped unless ``SLT_TF_SLOW=1``:
 
 import json
 import os
-import subprocess
-import sys
 import unittest
 
 import testutil
@@ -21,10 +19,9 @@ import testutil
 class SoakTest(unittest.TestCase):
 
   def testLongSearch_MemoryFlatAfterWarmUp(self):
-    result = subprocess.run(
-        [sys.executable, os.path.join(testutil.REPO, "bench", "soak.py"),
-         "--train_steps=2000"], capture_output=True, text=True, timeout=1800,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    result = testutil.run_python(
+        os.path.join(testutil.REPO, "bench", "soak.py"), "--train_steps=2000",
+        timeout=1800)
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])
     report = json.loads(result.stdout.strip().splitlines()[-1])
     self.assertEqual(report["final_step"], 2000)

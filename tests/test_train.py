@@ -10,7 +10,6 @@ import sys
 import time
 
 from absl.testing import parameterized
-import numpy as np
 import tensorflow as tf
 
 import testutil
@@ -19,10 +18,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_train(*args, cwd=REPO):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-  return subprocess.run([sys.executable, "-m", "slt_tf.train", *args],
-                        cwd=cwd, env=env, capture_output=True, text=True,
-                        timeout=300)
+  return testutil.run_module("slt_tf.train", *args, cwd=cwd)
 
 
 def tiny_flags(workdir, *extra):
@@ -266,34 +262,6 @@ class TrainEntryPointTest(tf.test.TestCase, parameterized.TestCase):
     result = run_train("--flagfile=configs/nope.cfg", "--workdir=/tmp/x")
     self.assertNotEqual(result.returncode, 0)
     self.assertIn("nope.cfg", result.stderr)
-
-
-class ImagesTest(tf.test.TestCase):
-
-  def testMakeGrid_PlacesTilesLikeNumpyReference(self):
-    from slt_tf import images  # pylint: disable=g-import-not-at-top
-    batch = np.random.default_rng(0).integers(0, 255, (5, 4, 3, 3), np.uint8)
-    grid = images.make_grid(batch, columns=2, padding=1)
-    self.assertEqual(grid.shape, (3 * 5 + 1, 2 * 4 + 1, 3))
-    for i in range(5):
-      r, c = divmod(i, 2)
-      np.testing.assert_array_equal(
-          grid[1 + r * 5:1 + r * 5 + 4, 1 + c * 4:1 + c * 4 + 3], batch[i])
-    self.assertEqual(grid[0].max(), 0)
-
-  def testToUint8_MapsRangeEnds(self):
-    from slt_tf import images  # pylint: disable=g-import-not-at-top
-    np.testing.assert_array_equal(images.to_uint8([-1.0, 0.0, 1.0, 7.0]),
-                                  [0, 128, 255, 255])
-
-  def testWritePng_Atomic_RoundTrips(self):
-    from slt_tf import images  # pylint: disable=g-import-not-at-top
-    path = os.path.join(self.get_temp_dir(), "sub", "x.png")
-    image = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
-    images.write_png(path, image)
-    self.assertEqual(os.listdir(os.path.dirname(path)), ["x.png"])
-    np.testing.assert_array_equal(
-        tf.io.decode_png(open(path, "rb").read()).numpy(), image)
 
 
 if __name__ == "__main__":

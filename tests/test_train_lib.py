@@ -22,6 +22,8 @@ from slt_tf import generators
 from slt_tf import losses
 from slt_tf import train_lib
 from slt_tf.generators import TicketOptions
+from slt_tf import workdir as workdir_lib
+from slt_tf import errors
 import testutil
 
 
@@ -38,7 +40,7 @@ class SearchTest(tf.test.TestCase):
     self.assertTrue(np.isfinite(result["metrics"]["loss"]))
 
     fresh = generators.build(config.arch, **config.generator_kwargs())
-    found = train_lib.restore_generator(config)
+    found = workdir_lib.restore_generator(config)
     kernels, fresh_kernels = (masked_arrays(found, "kernel"),
                               masked_arrays(fresh, "kernel"))
     scores, fresh_scores = (masked_arrays(found, "scores"),
@@ -78,7 +80,7 @@ class SearchTest(tf.test.TestCase):
         ticket=TicketOptions(mode="dense", seed=1))
     train_lib.run(config)
     fresh = generators.build(config.arch, **config.generator_kwargs())
-    trained = train_lib.restore_generator(config)
+    trained = workdir_lib.restore_generator(config)
     self.assertEmpty(masked_arrays(trained, "scores"))
     kernels = masked_arrays(trained, "kernel")
     fresh_kernels = masked_arrays(fresh, "kernel")
@@ -120,7 +122,7 @@ class SearchTest(tf.test.TestCase):
     train_lib.run(config)
     other = dataclasses.replace(
         config, ticket=TicketOptions(keep_ratio=0.3, seed=1))
-    with self.assertRaisesRegex(train_lib.RunError,
+    with self.assertRaisesRegex(errors.RunError,
                                 "^workdir: .*keep_ratio.*0.1.*0.3"):
       train_lib.run(other)
 
@@ -130,7 +132,7 @@ class SearchTest(tf.test.TestCase):
         ticket=TicketOptions(mask_scope="global", seed=1))
     result = train_lib.run(config)
     self.assertTrue(np.isfinite(result["metrics"]["loss"]))
-    thresholds = masked_arrays(train_lib.restore_generator(config),
+    thresholds = masked_arrays(workdir_lib.restore_generator(config),
                                "score_threshold")
     self.assertLen(thresholds, 11)
     values = {float(v) for v in thresholds.values()}
@@ -222,8 +224,8 @@ class ReplicaTest(tf.test.TestCase):
                           msg=name)
     self.assertLess(
         testutil.score_disagreement(one.workdir, two.workdir), 0.01)
-    stats_one = train_lib.restore_generator(one).non_trainable_weights
-    stats_two = train_lib.restore_generator(two).non_trainable_weights
+    stats_one = workdir_lib.restore_generator(one).non_trainable_weights
+    stats_two = workdir_lib.restore_generator(two).non_trainable_weights
     for u, v in zip(stats_one, stats_two):
       if "moving" in u.path:  # Synchronised batch-norm statistics.
         self.assertAllClose(u.numpy(), v.numpy(), rtol=1e-3, atol=1e-5,

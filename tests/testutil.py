@@ -12,9 +12,9 @@ import tensorflow as tf
 from slt_tf import data
 from slt_tf import generators
 from slt_tf import layers
-from slt_tf import train_lib
 from slt_tf.config import TrainConfig
 from slt_tf.generators import TicketOptions
+from slt_tf import workdir as workdir_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -50,13 +50,28 @@ def tiny_config(workdir: str, **overrides) -> TrainConfig:
   return TrainConfig(**values)
 
 
-def run_module(module: str, *args, timeout=300, env=None):
-  """Runs ``python -m module args`` in the repository; returns the result."""
-  full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+def run_python(*args, timeout=300, env=None, cwd=REPO, drop_env=()):
+  """The one way tests start a subprocess: ``python args`` (a script, ``-m
+  module ...`` or ``-c code ...``) with this interpreter, quiet TensorFlow
+  logs and no GPU, in the repository; returns the completed process.
+
+  Args:
+    args: the interpreter's arguments.
+    timeout: seconds before the test fails.
+    env: variables added to the environment.
+    cwd: the working directory.
+    drop_env: variables removed from the environment.
+  """
+  full_env = {k: v for k, v in os.environ.items() if k not in drop_env}
+  full_env.update(TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
   full_env.update(env or {})
-  return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO,
-                        env=full_env, capture_output=True, text=True,
-                        timeout=timeout)
+  return subprocess.run([sys.executable, *args], cwd=cwd, env=full_env,
+                        capture_output=True, text=True, timeout=timeout)
+
+
+def run_module(module: str, *args, **kwargs):
+  """Runs ``python -m module args`` (``run_python``)."""
+  return run_python("-m", module, *args, **kwargs)
 
 
 def score_disagreement(workdir_a: str, workdir_b: str) -> float:
@@ -69,14 +84,14 @@ def score_disagreement(workdir_a: str, workdir_b: str) -> float:
   below 1%. A search that is not the same (e.g. per-replica statistics) moves
   every score differently, by about as much as it moves at all.
   """
-  config_a = train_lib.read_workdir_config(workdir_a)
-  config_b = train_lib.read_workdir_config(workdir_b)
+  config_a = workdir_lib.read_config(workdir_a)
+  config_b = workdir_lib.read_config(workdir_b)
   scores = lambda g: {l.path: l.scores.numpy()
                       for l in layers.masked_layers(g) if l.scores is not None}
   initial = scores(generators.build(config_a.arch,
                                     **config_a.generator_kwargs()))
-  a = scores(train_lib.restore_generator(config_a))
-  b = scores(train_lib.restore_generator(config_b))
+  a = scores(workdir_lib.restore_generator(config_a))
+  b = scores(workdir_lib.restore_generator(config_b))
   assert set(a) == set(b) == set(initial) and a, (set(a), set(b))
   moved = sum(np.abs(a[k] - initial[k]).sum() for k in a)
   assert moved > 0, "the scores never moved"

@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from slt_tf import cache
+from slt_tf import errors
 from slt_tf.initializers import check_name
 from slt_tf.features import classifier
 from slt_tf.features import vgg
@@ -30,7 +31,7 @@ BN_MODES = vgg.BN_MODES
 RANDOM = "random"
 
 
-class WeightsError(ValueError):
+class WeightsError(errors.UserError):
   """A weights file that cannot be used; the message names the flag and file."""
 
 

@@ -2,8 +2,10 @@
 
 * ``inception``: InceptionV3's 2048-d average-pool features at 299x299 (weights
   from a file path, or "imagenet" where Keras can download them).
-* ``digits``: the domain evaluator for the embedded default (SPEC section 5), a
-  classifier of another architecture than the search's feature net, trained
+* ``digits``: the domain evaluator for the embedded default, where no
+  Inception weights can be had: a classifier of another architecture than the
+  search's feature net (so that the search is not graded by the network it
+  matched), trained
   with a fixed seed on the dataset's train split and cached; 256-d features of
   its hidden layer, and logits for the Inception score.
 
@@ -20,6 +22,7 @@ import tensorflow as tf
 
 from slt_tf import cache
 from slt_tf import data
+from slt_tf import errors
 from slt_tf.features import classifier
 
 BACKBONES = ("inception", "digits")
@@ -27,7 +30,7 @@ INCEPTION_SIZE = 299
 EVALUATOR_SEED = 0
 
 
-class BackboneError(ValueError):
+class BackboneError(errors.UserError):
   """A backbone that cannot be built; the message names the flag or file."""
 
 

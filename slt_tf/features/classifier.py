@@ -43,7 +43,7 @@ class Recipe:
 # The moment-matching feature net of the embedded default.
 FEATURE_NET = Recipe("convnet-32-64-128/adam1e-3/epochs3/batch64/v1",
                      (32, "M", 64, "M", 128, "M"), 0, 3, "relus")
-# The domain evaluator (SPEC section 5): another architecture, trained with a
+# The domain evaluator (``backbones.digits``): another architecture, trained with a
 # fixed seed, so it is independent of the feature net the search matched and
 # the same for every run it compares.
 EVALUATOR = Recipe("evaluator-64-128-256-fc256/adam1e-3/epochs5/batch64/v1",

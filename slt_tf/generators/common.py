@@ -12,6 +12,7 @@ from typing import Optional
 
 import keras
 
+from slt_tf import config_fields
 from slt_tf import initializers
 from slt_tf import layers as masked
 from slt_tf import masking
@@ -35,15 +36,28 @@ class TicketOptions:
     last_dense: same for the last (to-RGB) layer; ``Last_freeze``.
     seed: seed of the random weights and the initial scores.
   """
-  keep_ratio: float = 0.1
-  mode: str = "ticket"
-  mask_scope: str = "layer"
-  weight_init: str = "signed_kaiming_constant"
-  score_init: str = "uniform_0.1"
-  mask_bias: bool = True
-  first_dense: bool = False
-  last_dense: bool = False
-  seed: int = 0
+  keep_ratio: float = config_fields.field(
+      0.1, "Fraction of weights KEPT, in (0, 1] (the paper's "
+      "'0.k').")
+  mode: str = config_fields.field(
+      "ticket", "The masked layers' mode (set by --method): ticket "
+      "(scores) or dense (weights).")
+  mask_scope: str = config_fields.field(
+      "layer", f"Top-k per layer or one global threshold: "
+      f"{masked.MASK_SCOPES}.")
+  weight_init: str = config_fields.field(
+      "signed_kaiming_constant", f"Random weights: {initializers.WEIGHT_INITS}.")
+  score_init: str = config_fields.field(
+      "uniform_0.1", f"Scores: {initializers.SCORE_INITS}.")
+  mask_bias: bool = config_fields.field(
+      True, "Give biases their own scores and mask.")
+  first_dense: bool = config_fields.field(
+      False, "Keep the first layer unpruned.")
+  last_dense: bool = config_fields.field(
+      False, "Keep the last layer unpruned.")
+  seed: int = config_fields.field(
+      0, "Seed of the random network and the "
+      "run.")
 
   def __post_init__(self):
     masking.validate_keep_ratio(self.keep_ratio)

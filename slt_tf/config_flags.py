@@ -1,0 +1,120 @@
+"""Command-line flags derived from the configuration dataclasses.
+
+Every field of ``TrainConfig`` (and of its ``TicketOptions``, flattened: the
+ticket's ``--keep_ratio``, ``--seed``...) is one absl flag with the field's
+default and help (``slt_tf.config_fields``). The search's entry point, the
+sweep, the study and the benchmarks all call ``define`` and ``config``, so a
+new field is a new flag everywhere, with one default.
+"""
+
+import dataclasses
+import typing
+from typing import Iterable, Optional
+
+from absl import flags
+
+from slt_tf import config_fields
+from slt_tf.config import TrainConfig
+from slt_tf.generators import TicketOptions
+
+FLAGS = flags.FLAGS
+_NESTED = {"ticket": TicketOptions}
+
+
+def _ours(name: str, flag_values) -> bool:
+  """Whether ``flag_values`` has the flag ``name`` from ``define``."""
+  return (name in flag_values
+          and flag_values.find_module_defining_flag(name) == __name__)
+
+
+def _fields():
+  """(field, owner class) of every flag, the ticket's fields flattened."""
+  for field in dataclasses.fields(TrainConfig):
+    if field.name in _NESTED:
+      for inner in dataclasses.fields(_NESTED[field.name]):
+        yield inner
+    else:
+      yield field
+
+
+def _base_type(annotation):
+  """``Optional[X]`` -> X; anything else unchanged."""
+  args = [a for a in typing.get_args(annotation) if a is not type(None)]
+  if typing.get_origin(annotation) is typing.Union and len(args) == 1:
+    return args[0]
+  return annotation
+
+
+def define(defaults: Optional[dict] = None, exclude: Iterable[str] = (),
+           flag_values: flags.FlagValues = FLAGS) -> None:
+  """Defines one flag per configuration field (idempotent).
+
+  Args:
+    defaults: other defaults for some flags (benchmarks, presets).
+    exclude: fields that get no flag (the caller sets them).
+    flag_values: where to define them (absl's global flags by default).
+
+  Raises:
+    TypeError: a field of a type no flag kind fits (a programming error).
+  """
+  defaults, exclude = dict(defaults or {}), set(exclude)
+  for field in _fields():
+    if field.name in exclude or _ours(field.name, flag_values):
+      continue
+    help_text = field.metadata.get(config_fields.HELP)
+    if help_text is None:
+      raise TypeError(f"field {field.name} has no help text "
+                      "(declare it with config_fields.field)")
+    default = defaults.get(field.name, None if field.default is
+                           dataclasses.MISSING else field.default)
+    kind = _base_type(field.type)
+    if kind is bool:
+      flags.DEFINE_bool(field.name, default, help_text,
+                          flag_values=flag_values, module_name=__name__)
+    elif kind is int:
+      flags.DEFINE_integer(field.name, default, help_text,
+                           flag_values=flag_values, module_name=__name__)
+    elif kind is float:
+      flags.DEFINE_float(field.name, default, help_text,
+                          flag_values=flag_values, module_name=__name__)
+    elif kind is str:
+      flags.DEFINE_string(field.name, default, help_text,
+                          flag_values=flag_values, module_name=__name__)
+    elif typing.get_origin(kind) is tuple:
+      flags.DEFINE_list(field.name, [str(v) for v in default or ()],
+                        help_text, flag_values=flag_values,
+                        module_name=__name__)
+    else:
+      raise TypeError(f"field {field.name}: no flag kind for {field.type}")
+
+
+def _value(field, flag_values):
+  value = flag_values[field.name].value
+  if typing.get_origin(_base_type(field.type)) is tuple:
+    try:
+      return tuple(int(v) for v in value)
+    except ValueError:
+      raise ValueError(f"{field.name} must be integers, got "
+                       f"{','.join(value)}") from None
+  return value
+
+
+def config(flag_values: flags.FlagValues = FLAGS, **overrides
+           ) -> TrainConfig:
+  """The ``TrainConfig`` of the parsed flags (and ``overrides``).
+
+  Raises:
+    ValueError: starting with the name of the flag at fault.
+  """
+  values = {}
+  for field in dataclasses.fields(TrainConfig):
+    if field.name in _NESTED:
+      inner = {f.name: _value(f, flag_values) for f in dataclasses.fields(
+          _NESTED[field.name]) if _ours(f.name, flag_values)}
+      inner.update({k: overrides.pop(k) for k in list(overrides)
+                    if k in inner})
+      values[field.name] = _NESTED[field.name](**inner)
+    elif _ours(field.name, flag_values):
+      values[field.name] = _value(field, flag_values)
+  values.update(overrides)
+  return TrainConfig(**values)

@@ -1,0 +1,228 @@
+"""The search loop: ``run(config, hooks)`` runs or resumes one search.
+
+Outputs under ``config.workdir`` (``slt_tf.workdir``): ``config.json``,
+``flags.txt``, ``checkpoints/``, ``tensorboard/``, ``samples/``,
+``result.json``.
+
+Hooks are how higher layers act during the search without the loop knowing
+them (evaluation hands in its best-checkpoint keeper): an object with
+``every`` (steps), ``begin(state)`` (called once, after the state is built)
+and ``__call__(step)`` (called every ``every`` steps and at the last step).
+"""
+
+import contextlib
+import os
+import shutil
+import signal
+import threading
+import time
+from typing import Optional, Sequence
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+from slt_tf import cache
+from slt_tf import data
+from slt_tf import features as features_lib
+from slt_tf import fileio
+from slt_tf import generators
+from slt_tf import runtime
+from slt_tf import workdir
+from slt_tf.config import TrainConfig
+from slt_tf.errors import RunError
+from slt_tf.search import distribution
+from slt_tf.search import finetune
+from slt_tf.search import latents as latents_lib
+from slt_tf.search import state as state_lib
+from slt_tf.search import step as step_lib
+from slt_tf.search import summaries
+
+
+class StopRequest:
+  """SIGTERM (pre-emption) and SIGINT (Ctrl-C) end the loop after the current
+  step, which is then checkpointed; a second signal acts as usual."""
+
+  def __init__(self):
+    self.signal = None
+
+  @property
+  def signal_name(self) -> Optional[str]:
+    return signal.Signals(self.signal).name if self.signal else None
+
+  def _handle(self, signum, frame):
+    del frame
+    if self.signal is not None:  # Second signal: stop waiting.
+      raise KeyboardInterrupt
+    self.signal = signum
+    logging.warning("%s received: checkpointing after this step",
+                    signal.Signals(signum).name)
+
+  @contextlib.contextmanager
+  def installed(self):
+    if threading.current_thread() is not threading.main_thread():
+      yield  # Signal handlers can only be set from the main thread.
+      return
+    previous = {s: signal.signal(s, self._handle)
+                for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+      yield
+    finally:
+      for s, handler in previous.items():
+        signal.signal(s, handler)
+
+
+def check_inputs(config: TrainConfig) -> None:
+  """Fails fast, before any work, on a dataset or weights that cannot work.
+
+  Raises:
+    data.DataError, features.WeightsError: naming the flag and what is wrong.
+  """
+  data.check(config.dataset, config.split, config.data_dir, config.download)
+  if config.features == "classifier" and not config.feature_weights:
+    data.load(config.dataset, config.resolution, config.split,
+              config.data_dir, with_labels=True)  # Fails without labels.
+  else:
+    features_lib.check_weights(config.features, config.feature_weights)
+  if config.method_spec.needs_ticket:
+    finetune.check_init_from(config)
+
+
+def run(config: TrainConfig, flags_text: str = "",
+        hooks: Sequence[object] = ()) -> dict:
+  """Runs (or resumes) the search configured by ``config``.
+
+  Args:
+    config: the run's configuration.
+    flags_text: the effective command-line flags, written next to the outputs.
+    hooks: called during the search on the chief (see the module doc).
+
+  Returns:
+    A summary: final step, last metrics, parameter counts, paths.
+
+  Raises:
+    RunError, data.DataError, features.WeightsError: the run cannot start; the
+      message names the flag or file.
+  """
+  strategy = distribution.make_strategy(config)  # First: it may configure logical devices.
+  runtime.log_once()
+  if config.batch_size % strategy.num_replicas_in_sync:
+    raise RunError(f"batch_size: {config.batch_size} is not divisible by the "
+                   f"{strategy.num_replicas_in_sync} replicas")
+  check_inputs(config)
+  chief = distribution.is_chief(strategy)
+  reused = (workdir.prepare(config, flags_text) if chief else
+            os.path.exists(workdir.config_path(config.workdir)))
+  cache_dir = config.cache_dir or cache.default_dir()
+  weights = state_lib.extractor_weights(config, cache_dir)
+  state = state_lib.build_state(config, strategy, cache_dir, weights)
+  counts = generators.prunable_parameter_count(state.generator)
+  logging.info("generator %s %dpx: %s prunable parameters, mode=%s "
+               "keep_ratio=%g mask_scope=%s; %d replica(s), global batch %d",
+               config.arch, config.resolution, f"{counts['total']:,}",
+               config.ticket.mode, config.ticket.keep_ratio,
+               config.ticket.mask_scope, strategy.num_replicas_in_sync,
+               config.batch_size)
+
+  # Every worker saves (the save is collective); only the chief's copy is
+  # the run's, the others write to a scratch directory.
+  directory = workdir.checkpoint_dir(config.workdir)
+  if not chief:
+    resolver = strategy.cluster_resolver
+    directory = os.path.join(
+        config.workdir, f".scratch_{resolver.task_type}_{resolver.task_id}")
+  manager = tf.train.CheckpointManager(state.checkpoint, directory,
+                                       max_to_keep=config.keep_checkpoints)
+  latest = workdir.restore_latest(state.checkpoint,
+                                  workdir.checkpoint_dir(config.workdir))
+  if latest:
+    logging.info("resuming from %s at step %d", latest,
+                 int(state.step.numpy()))
+  elif reused:
+    logging.info("workdir %s has no checkpoint; starting at step 0",
+                 config.workdir)
+
+  train_step = step_lib.train_step_fn(config, strategy, state)
+  latents = latents_lib.generator_input(latents_lib.fixed_latents(config))
+  sample_fn = tf.function(lambda: state.generator(latents, training=False))
+  writer = (tf.summary.create_file_writer(
+      os.path.join(config.workdir, "tensorboard")) if chief
+            else tf.summary.create_noop_writer())
+  monitor = summaries.MaskMonitor(state.generator if chief else [])
+  if monitor.layers:
+    monitor.measure()  # Baseline of the flip rate.
+
+  hooks = list(hooks) if chief else []
+  for hook in hooks:
+    hook.begin(state)
+  schedule = state_lib.learning_rate(config)
+  step = int(state.step.numpy())
+  start_step, metrics = step, {}
+  window_start, window_step, run_start = time.time(), step, time.time()
+  if step >= config.train_steps:
+    logging.info("step %d >= train_steps %d: nothing to do", step,
+                 config.train_steps)
+  stop, saved_step = StopRequest(), step
+  with stop.installed():
+    while step < config.train_steps and not stop.signal:
+      try:
+        out = train_step()
+      except distribution.PEER_ERRORS as e:
+        if strategy.num_replicas_in_sync == 1 and config.strategy != (
+            "multi_worker"):
+          raise
+        raise distribution.WorkerLost(
+            f"step {step + 1} failed because another worker died or stopped "
+            f"answering ({type(e).__name__}: {distribution.first_cause(e)}); the last "
+            f"checkpoint "
+            f"is {manager.latest_checkpoint}; restart every worker with the "
+            "same command to resume") from None
+      step += 1
+      last = step == config.train_steps or stop.signal is not None
+      save = step % config.checkpoint_every == 0 or last
+      if save or step % config.log_every == 0:
+        # Checked before every checkpoint, so none holds a diverged state.
+        metrics = {k: float(v) for k, v in out.items()}
+        if not np.isfinite(metrics["loss"]):
+          raise FloatingPointError(
+              f"non-finite loss {metrics['loss']} at step {step}; stopped "
+              "without saving it; the last good checkpoint is "
+              f"{manager.latest_checkpoint}")
+      if step % config.log_every == 0 or last:
+        now = time.time()
+        rate = (step - window_step) / max(now - window_start, 1e-9)
+        window_start, window_step = now, step
+        lr = float(schedule(step - 1) if callable(schedule) else schedule)
+        summaries.log_progress(config, writer, step, metrics, lr, rate)
+      if chief and (step % config.sample_every == 0 or last):
+        summaries.write_samples_and_masks(config, state, writer, step,
+                                          sample_fn, monitor)
+      for hook in hooks:
+        if step % hook.every == 0 or last:
+          hook(step)
+      if save:
+        saved = manager.save(checkpoint_number=step)
+        saved_step = step
+        logging.info("step %d: checkpoint %s", step, saved)
+    if stop.signal and step > saved_step:
+      # The signal came after this step's save decision: save it now.
+      if not np.isfinite(float(out["loss"])):
+        raise FloatingPointError(
+            f"non-finite loss at step {step}; stopped without saving it; the "
+            f"last good checkpoint is {manager.latest_checkpoint}")
+      manager.save(checkpoint_number=step)
+  if stop.signal:
+    logging.warning("stopped by %s at step %d; saved %s; rerun the same "
+                    "command to resume", stop.signal_name, step,
+                    manager.latest_checkpoint)
+  writer.flush()
+  if not chief:
+    shutil.rmtree(directory, ignore_errors=True)
+    return {"step": step, "metrics": metrics}
+  result = {"step": step, "steps_this_run": step - start_step,
+            "stopped_by": stop.signal_name,
+            "seconds": time.time() - run_start, "metrics": metrics,
+            "parameters": counts, "features": state.extractor.describe(),
+            "checkpoint": manager.latest_checkpoint}
+  fileio.write_json(workdir.result_path(config.workdir), result)
+  return result

@@ -1,0 +1,145 @@
+"""Everything a search step reads and updates, built under a strategy."""
+
+import dataclasses
+from typing import List, Optional
+
+from absl import logging
+import keras
+import numpy as np
+import tensorflow as tf
+
+from slt_tf import data
+from slt_tf import features as features_lib
+from slt_tf import generators
+from slt_tf import images as images_lib
+from slt_tf import losses
+from slt_tf import real_stats
+from slt_tf.config import TrainConfig
+from slt_tf.features import classifier
+from slt_tf.search import finetune
+
+
+@dataclasses.dataclass
+class State:
+  """What the step reads and updates; ``checkpoint`` holds every stateful
+  part (scores or weights, optimiser slots, moving averages, batch-norm
+  statistics, power iterations, step), so a resumed run is bitwise the
+  uninterrupted one."""
+  generator: keras.Model
+  extractor: features_lib.FeatureExtractor
+  objective: losses.MomentMatching
+  optimizer: keras.optimizers.Optimizer
+  step: tf.Variable
+  checkpoint: tf.train.Checkpoint
+  # adversarial_ticket only:
+  discriminator: Optional[keras.Model] = None
+  d_optimizer: Optional[keras.optimizers.Optimizer] = None
+  real_images: Optional[tf.Variable] = None  # uint8 (N, H, W, 3), on the host.
+  # finetune only: one 0/1 tensor per trainable variable.
+  gradient_masks: Optional[List[tf.Tensor]] = None
+
+
+def learning_rate(config: TrainConfig):
+  if config.lr_schedule == "cosine":
+    return keras.optimizers.schedules.CosineDecay(config.learning_rate,
+                                                  config.train_steps)
+  return config.learning_rate
+
+
+def extractor_weights(config: TrainConfig, cache_dir: str) -> Optional[str]:
+  if config.features != "classifier":
+    return config.feature_weights
+  if config.feature_weights:
+    return config.feature_weights
+  path, info = classifier.ensure_trained(config.dataset, config.resolution,
+                                         config.seed, cache_dir,
+                                         config.data_dir)
+  logging.info("feature net: classifier trained on %s (held-out accuracy "
+               "%.4f), weights %s", config.dataset, info["test_accuracy"],
+               path)
+  return path
+
+
+def build_state(config: TrainConfig, strategy, cache_dir: str,
+                weights: Optional[str], real_moments=None,
+                real_images: Optional[np.ndarray] = None) -> State:
+  """Everything a search step needs, built under ``strategy``.
+
+  Args:
+    config: the run's configuration.
+    strategy: its distribution strategy.
+    cache_dir: cache of real statistics.
+    weights: the feature extractor's weights (see ``features.build``).
+    real_moments: (mean, variance) to match instead of the dataset's cached
+      statistics (benchmarks on random data).
+    real_images: adversarial_ticket: uint8 images (N, H, W, 3) for the
+      discriminator instead of the dataset's (benchmarks).
+  """
+  with strategy.scope():
+    keras.utils.set_random_seed(config.seed)
+    extractor = features_lib.build(config.features, config.resolution,
+                                   weights, config.feature_bn, config.seed,
+                                   config.feature_layers)
+    logging.info("features: %s", extractor.describe())
+    if weights == features_lib.RANDOM:
+      logging.warning("the feature extractor has RANDOM weights: the search "
+                      "will not learn meaningful images")
+    if real_moments is None:
+      mean, var, _ = real_stats.load_or_compute(
+          extractor, config.dataset, config.resolution, config.split,
+          config.batch_size, cache_dir, config.data_dir,
+          config.max_real_images)
+    else:
+      mean, var = real_moments
+    generator = generators.build(config.arch, **config.generator_kwargs())
+    gradient_masks = (finetune.start_from_ticket(config, generator)
+                      if config.method_spec.needs_ticket else None)
+    objective = losses.MomentMatching(
+        mean, var, config.ama_learning_rate, config.beta1, config.beta2,
+        config.adam_epsilon)
+    optimizer = keras.optimizers.Adam(
+        learning_rate(config), beta_1=config.beta1, beta_2=config.beta2,
+        epsilon=config.adam_epsilon)
+    # Built inside the scope before the first step, or MirroredStrategy fails.
+    optimizer.build(generator.trainable_variables)
+    step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    adversarial = {}
+    if config.method_spec.adversarial:
+      discriminator = generators.build_discriminator(
+          config.resolution, ch=config.d_width, seed=config.seed)
+      d_optimizer = keras.optimizers.Adam(
+          config.d_learning_rate, beta_1=config.d_beta1,
+          beta_2=config.d_beta2, epsilon=config.adam_epsilon)
+      d_optimizer.build(discriminator.trainable_variables)
+      adversarial = dict(discriminator=discriminator, d_optimizer=d_optimizer)
+  checkpoint = tf.train.Checkpoint(
+      generator=generator, optimizer=optimizer, ama_mean=objective.ama_mean,
+      ama_var=objective.ama_var, step=step, **adversarial)
+  if config.method_spec.adversarial:
+    real_images = real_images_in_memory(config, real_images)
+  return State(generator, extractor, objective, optimizer, step, checkpoint,
+                real_images=real_images, gradient_masks=gradient_masks,
+                **adversarial)
+
+
+def real_images_in_memory(config: TrainConfig,
+                           array: Optional[np.ndarray] = None) -> tf.Variable:
+  """The training split as uint8 in host memory, for the discriminator.
+
+  Real batches are then a function of (seed, step), as the latents are, so
+  that a restarted adversarial run continues exactly; uint8 keeps CelebA 64
+  at 2.4 GB (``max_real_images`` caps it).
+  """
+  if array is None:
+    source = data.load(config.dataset, config.resolution, config.split,
+                       config.data_dir)
+    ds = source.dataset
+    if config.max_real_images:
+      ds = ds.take(config.max_real_images)
+    array = np.concatenate([
+        images_lib.to_uint8(batch).numpy()
+        for batch in ds.batch(1024)])
+  logging.info("adversarial: %d real images held in memory (%.1f MB)",
+               len(array), array.nbytes / 2**20)
+  with tf.device("/cpu:0"):
+    return tf.Variable(array, trainable=False, name="real_images")

@@ -1,0 +1,165 @@
+"""A run's directory: its layout, its configuration, and restoring from it.
+
+``WORKDIR/config.json`` and ``flags.txt`` (the effective configuration and
+flags), ``checkpoints/`` (``tf.train.CheckpointManager``), ``best/`` (the best
+checkpoint on the selection split, with ``best.json``), ``eval/``,
+``samples/``, ``tensorboard/``, ``result.json``.
+"""
+
+import json
+import os
+from typing import Optional
+
+from absl import logging
+import keras
+import tensorflow as tf
+
+from slt_tf import config as config_lib
+from slt_tf import fileio
+from slt_tf import generators
+from slt_tf.config import TrainConfig
+from slt_tf.errors import RunError
+
+BEST = "best"  # The best checkpoint on the selection split, with best.json.
+
+
+def checkpoint_dir(workdir: str) -> str:
+  return os.path.join(workdir, "checkpoints")
+
+
+def config_path(workdir: str) -> str:
+  return os.path.join(workdir, "config.json")
+
+
+def result_path(workdir: str) -> str:
+  """The search's summary of its last run (final step, metrics, paths)."""
+  return os.path.join(workdir, "result.json")
+
+
+def prepare(config: TrainConfig, flags_text: str) -> bool:
+  """Checks a reused workdir, writes config.json and flags.txt; True if reused.
+
+  Raises:
+    RunError: naming ``workdir``, when it holds another run's configuration,
+      an unreadable one, or cannot be written.
+  """
+  path = config_path(config.workdir)
+  reused = os.path.exists(path)
+  if reused:
+    try:
+      with open(path) as f:
+        stored = json.load(f)
+    except (OSError, ValueError) as e:
+      raise RunError(f"workdir: {path} is unreadable ({e}); use a new "
+                     "--workdir") from None
+    differences = config_lib.identity_mismatch(stored, config)
+    if differences:
+      raise RunError(f"workdir: {config.workdir} holds a run with a different "
+                     f"configuration ({'; '.join(differences)}); use a new "
+                     "--workdir or the same flags")
+  try:
+    os.makedirs(config.workdir, exist_ok=True)
+    fileio.write_atomic(path, config.to_json().encode())
+    if flags_text:
+      fileio.write_atomic(os.path.join(config.workdir, "flags.txt"),
+                          flags_text.encode())
+  except OSError as e:
+    raise RunError(f"workdir: cannot write to {config.workdir} "
+                   f"({e.strerror or e}); choose a writable --workdir") from None
+  return reused
+
+
+def read_config(workdir: str, flag: str = "workdir") -> TrainConfig:
+  """The ``TrainConfig`` a run wrote to its workdir.
+
+  Raises:
+    RunError: naming ``flag`` and the workdir, when it has no readable
+      ``config.json``.
+  """
+  path = config_path(workdir)
+  try:
+    with open(path) as f:
+      return TrainConfig.from_json(f.read())
+  except FileNotFoundError:
+    raise RunError(f"{flag}: {path} does not exist") from None
+  except (OSError, ValueError, TypeError) as e:
+    raise RunError(f"{flag}: {path} is unreadable ({e})") from None
+
+
+def restore_latest(checkpoint: tf.train.Checkpoint, directory: str
+                   ) -> Optional[str]:
+  """Restores the newest readable checkpoint in ``directory``; its path.
+
+  A corrupted or truncated newest checkpoint is reported with a warning naming
+  it and the previous one is used instead. Returns None when there is none.
+
+  Raises:
+    RunError: checkpoints exist but none can be read.
+  """
+  state = tf.train.get_checkpoint_state(directory)
+  if state is None:
+    return None
+  candidates = list(state.all_model_checkpoint_paths) or [
+      state.model_checkpoint_path]
+  # get_checkpoint_state has already joined relative entries to
+  # ``directory``; joining again broke resuming in a relative workdir.
+  for path in reversed(candidates):
+    try:
+      checkpoint.restore(path).assert_consumed()
+      return path
+    except (tf.errors.OpError, ValueError, AssertionError, IndexError) as e:
+      # IndexError: a truncated data file ("Read less bytes than requested").
+      logging.warning("checkpoint %s is unreadable (%s: %s); trying the "
+                      "previous one", path, type(e).__name__,
+                      str(e).splitlines()[0] if str(e) else "")
+  raise RunError(f"workdir: none of the checkpoints in {directory} can be "
+                 "read; move them away to start again")
+
+
+def restore_generator(config: TrainConfig, checkpoint: Optional[str] = None
+                      ) -> keras.Model:
+  """The generator of a run, with a checkpoint's scores and statistics.
+
+  Args:
+    config: the run's configuration (``config.json`` of its workdir).
+    checkpoint: a checkpoint prefix; default: the latest in the workdir.
+
+  Raises:
+    RunError: the workdir has no checkpoint.
+  """
+  path = checkpoint or tf.train.latest_checkpoint(
+      checkpoint_dir(config.workdir))
+  if not path:
+    raise RunError(f"workdir: no checkpoint in "
+                   f"{checkpoint_dir(config.workdir)}")
+  generator = generators.build(config.arch, **config.generator_kwargs())
+  tf.train.Checkpoint(generator=generator).restore(path).expect_partial()
+  return generator
+
+
+def resolve_checkpoint(workdir: str, checkpoint: Optional[str]) -> str:
+  """A checkpoint prefix from "latest" (or None), "best", or a path."""
+  if checkpoint in (None, "", "latest"):
+    path = tf.train.latest_checkpoint(checkpoint_dir(workdir))
+    if not path:
+      raise RunError(f"workdir: no checkpoint in "
+                               f"{checkpoint_dir(workdir)}")
+    return path
+  if checkpoint == BEST:
+    best = os.path.join(workdir, BEST, "best.json")
+    if not os.path.exists(best):
+      raise RunError(f"checkpoint: {best} does not exist (the "
+                               "search keeps a best checkpoint only with "
+                               "--eval_every)")
+    with open(best) as f:
+      return os.path.join(workdir, BEST, json.load(f)["checkpoint"])
+  if not tf.io.gfile.exists(checkpoint + ".index"):
+    raise RunError(f"checkpoint: {checkpoint} is not a checkpoint "
+                             "prefix (no .index file)")
+  return checkpoint
+
+
+def checkpoint_step(path: str) -> int:
+  """The step a checkpoint was saved at (read from the checkpoint itself)."""
+  return int(tf.train.load_checkpoint(path).get_tensor(
+      "step/.ATTRIBUTES/VARIABLE_VALUE"))

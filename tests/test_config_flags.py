@@ -1,0 +1,108 @@
+"""Flags derived from the configuration dataclasses: one flag per field with
+the field's default, and the paper flagfiles composed from their base."""
+
+import dataclasses
+import json
+import os
+
+from absl import flags
+import tensorflow as tf
+
+from slt_tf import config_flags
+from slt_tf.config import TrainConfig
+from slt_tf.generators import TicketOptions
+import testutil
+
+# Parses the flags given on the command line in a fresh interpreter and prints
+# the resulting TrainConfig (parsing in the test process would touch the
+# global flags every other test module shares).
+_PARSE = ("import sys\n"
+          "from absl import flags\n"
+          "from slt_tf import config_flags\n"
+          "config_flags.define()\n"
+          "flags.FLAGS(sys.argv)\n"
+          "print(config_flags.config().to_json())\n")
+
+
+def parse(*args):
+  result = testutil.run_python("-c", _PARSE, *args)
+  assert result.returncode == 0, result.stderr[-2000:]
+  return json.loads(result.stdout)
+
+
+def flagfile_values(path):
+  """``--name=value`` lines of a flagfile, as strings (comments skipped)."""
+  values = {}
+  for line in open(os.path.join(testutil.REPO, path)):
+    line = line.strip()
+    if line.startswith("--") and "=" in line:
+      name, value = line[2:].split("=", 1)
+      values[name] = value
+  return values
+
+
+class ConfigFlagsTest(tf.test.TestCase):
+
+  def testEveryField_IsAFlagWithTheFieldsDefaultAndHelp(self):
+    flag_values = flags.FlagValues()
+    config_flags.define(flag_values=flag_values)
+    fields = [f for f in dataclasses.fields(TrainConfig) if f.name != "ticket"]
+    fields += list(dataclasses.fields(TicketOptions))
+    for field in fields:
+      flag = flag_values[field.name]
+      default = (None if field.default is dataclasses.MISSING
+                 else field.default)
+      if isinstance(default, tuple):
+        default = [str(v) for v in default]
+      self.assertEqual(flag.default, default, field.name)
+      self.assertTrue(flag.help, field.name)
+    self.assertEqual(len(fields), len(TrainConfig.__dataclass_fields__) - 1
+                     + len(TicketOptions.__dataclass_fields__))
+
+  def testDefine_Twice_IsHarmlessAndDefaultsCanBeChanged(self):
+    flag_values = flags.FlagValues()
+    config_flags.define(defaults={"arch": "sngan"}, exclude=("workdir",),
+                        flag_values=flag_values)
+    config_flags.define(flag_values=flag_values)  # Adds only --workdir.
+    self.assertEqual(flag_values["arch"].default, "sngan")
+    self.assertIn("workdir", flag_values)
+    flag_values(["prog", "--workdir=/tmp/w", "--keep_ratio=0.3"])
+    config = config_flags.config(flag_values)
+    self.assertEqual((config.arch, config.ticket.keep_ratio), ("sngan", 0.3))
+
+  def testParsedFlags_BecomeTheConfigIncludingTheTicket(self):
+    config = parse("--workdir=/tmp/w", "--keep_ratio=0.3", "--seed=7",
+                   "--feature_layers=1,2", "--last_dense", "--width=16")
+    self.assertEqual(config["ticket"]["keep_ratio"], 0.3)
+    self.assertEqual(config["ticket"]["seed"], 7)
+    self.assertTrue(config["ticket"]["last_dense"])
+    self.assertEqual(config["feature_layers"], [1, 2])
+    self.assertEqual(config["width"], 16)
+    self.assertEqual(config["train_steps"],
+                     TrainConfig(workdir="-").train_steps)
+
+  def testBadListValue_NamesTheFlag(self):
+    result = testutil.run_python("-c", _PARSE, "--workdir=/tmp/w",
+                                 "--feature_layers=1,x")
+    self.assertNotEqual(result.returncode, 0)
+    self.assertIn("feature_layers must be integers", result.stderr)
+
+  def testPaperConfigs_AreTheirBaseWithTheirOwnArchAndDataset(self):
+    base = flagfile_values("configs/paper_base.cfg")
+    self.assertLen(base, 20)
+    for name, arch, dataset in (("gfmn", "gfmn", "lsun/bedroom"),
+                                ("sngan", "sngan", "celeb_a"),
+                                ("bigGAN", "biggan", "celeb_a")):
+      config = parse(f"--flagfile=configs/{name}.cfg", "--workdir=/tmp/w")
+      self.assertEqual((config["arch"], config["dataset"]), (arch, dataset))
+      for flag, value in base.items():
+        got = config["ticket"].get(flag, config.get(flag))
+        self.assertEqual(str(got), str(type(got)(value)), f"{name}: {flag}")
+      # The paper's recipe itself, written out once more here.
+      self.assertEqual(config["ticket"]["keep_ratio"], 0.1)
+      self.assertEqual((config["learning_rate"], config["batch_size"],
+                        config["features"]), (5e-5, 64, "vgg19_bn"))
+
+
+if __name__ == "__main__":
+  tf.test.main()
