@@ -19,6 +19,9 @@ from slt_tf.generators import TicketOptions
 
 FLAGS = flags.FLAGS
 _NESTED = {"ticket": TicketOptions}
+_DEFINERS = {bool: flags.DEFINE_bool, int: flags.DEFINE_integer,
+             float: flags.DEFINE_float, str: flags.DEFINE_string,
+             list: flags.DEFINE_list}
 
 
 def _ours(name: str, flag_values) -> bool:
@@ -68,24 +71,12 @@ def define(defaults: Optional[dict] = None, exclude: Iterable[str] = (),
     default = defaults.get(field.name, None if field.default is
                            dataclasses.MISSING else field.default)
     kind = _base_type(field.type)
-    if kind is bool:
-      flags.DEFINE_bool(field.name, default, help_text,
-                          flag_values=flag_values, module_name=__name__)
-    elif kind is int:
-      flags.DEFINE_integer(field.name, default, help_text,
-                           flag_values=flag_values, module_name=__name__)
-    elif kind is float:
-      flags.DEFINE_float(field.name, default, help_text,
-                          flag_values=flag_values, module_name=__name__)
-    elif kind is str:
-      flags.DEFINE_string(field.name, default, help_text,
-                          flag_values=flag_values, module_name=__name__)
-    elif typing.get_origin(kind) is tuple:
-      flags.DEFINE_list(field.name, [str(v) for v in default or ()],
-                        help_text, flag_values=flag_values,
-                        module_name=__name__)
-    else:
+    if typing.get_origin(kind) is tuple:  # Tuple[int, ...]: a list flag.
+      kind, default = list, [str(v) for v in default or ()]
+    if kind not in _DEFINERS:
       raise TypeError(f"field {field.name}: no flag kind for {field.type}")
+    _DEFINERS[kind](field.name, default, help_text, flag_values=flag_values,
+                    module_name=__name__)
 
 
 def _value(field, flag_values):
