@@ -14,7 +14,7 @@ import tensorflow as tf
 
 import testutil
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = testutil.REPO
 
 
 def run_train(*args, cwd=REPO):
