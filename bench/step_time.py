@@ -4,7 +4,7 @@ r"""Time of one real search step (generator, features, moment matching, Adam).
       --mode=ticket [--steps=10] [--features=vgg19_bn|classifier] \
       [--width=128] [--feature_layers=1,2] [--noroofline]
 
-Builds the search step of ``slt_tf.train_lib`` exactly as a run does
+Builds the search step (``slt_tf.search.step``) exactly as a run does
 (``search_step.py``) and prints one JSON line: the median step time (warm-up
 excluded), steps/s, generator size, feature width, the step's FLOPs
 (TensorFlow's profiler count of the traced step) and the rate achieved, the

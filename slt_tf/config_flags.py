@@ -31,7 +31,7 @@ def _ours(name: str, flag_values) -> bool:
 
 
 def _fields():
-  """(field, owner class) of every flag, the ticket's fields flattened."""
+  """The field of every flag, the ticket's fields flattened."""
   for field in dataclasses.fields(TrainConfig):
     if field.name in _NESTED:
       for inner in dataclasses.fields(_NESTED[field.name]):
@@ -100,10 +100,12 @@ def config(flag_values: flags.FlagValues = FLAGS, **overrides
   values = {}
   for field in dataclasses.fields(TrainConfig):
     if field.name in _NESTED:
-      inner = {f.name: _value(f, flag_values) for f in dataclasses.fields(
-          _NESTED[field.name]) if _ours(f.name, flag_values)}
-      inner.update({k: overrides.pop(k) for k in list(overrides)
-                    if k in inner})
+      inner = {}
+      for f in dataclasses.fields(_NESTED[field.name]):
+        if f.name in overrides:
+          inner[f.name] = overrides.pop(f.name)
+        elif _ours(f.name, flag_values):
+          inner[f.name] = _value(f, flag_values)
       values[field.name] = _NESTED[field.name](**inner)
     elif _ours(field.name, flag_values):
       values[field.name] = _value(field, flag_values)

@@ -159,7 +159,7 @@ class SavedModelGenerator:
       self.signature = self.loaded.signatures["serving_default"]
     except Exception as e:  # pylint: disable=broad-except
       raise RunError(f"saved_model: {path} is not a SavedModel with "
-                               f"a serving_default signature ({e})") from None
+                     f"a serving_default signature ({e})") from None
     inputs = self.signature.structured_input_signature[1]
     outputs = self.signature.structured_outputs
     if "z" not in inputs or "images" not in outputs:
@@ -270,7 +270,7 @@ class BestKeeper:
         config.eval_backbone_weights, config.cache_dir)
     self.key = metric_name("fid", self.evaluator.backbone.name,
                            self.evaluator.n)
-    best_json = os.path.join(self.directory, "best.json")
+    best_json = workdir_lib.best_record_path(self.config.workdir)
     if os.path.exists(best_json):
       with open(best_json) as f:
         self.best = json.load(f)
@@ -290,7 +290,8 @@ class BestKeeper:
     previous = self.best["checkpoint"] if self.best else None
     self.best = {"checkpoint": name, "step": step, "metric": self.key,
                  "value": value, "split": self.split}
-    fileio.write_json(os.path.join(self.directory, "best.json"), self.best)
+    fileio.write_json(workdir_lib.best_record_path(self.config.workdir),
+                      self.best)
     if previous and previous != name:
       for path in tf.io.gfile.glob(os.path.join(self.directory,
                                                 previous + ".*")):

@@ -49,32 +49,27 @@ def onednn_enabled() -> bool:
   return bool(_pywrap_util_port.IsMklEnabled())
 
 
-def _cpu_flags() -> set:
+def _cpuinfo(key: str) -> str:
+  """The first ``key`` line of /proc/cpuinfo ("" where there is none)."""
   try:
     with open("/proc/cpuinfo") as f:
       for line in f:
-        if line.startswith("flags"):
-          return set(line.split(":", 1)[1].split())
-  except OSError:
-    pass
-  return set()
-
-
-def _cpu_model() -> str:
-  try:
-    with open("/proc/cpuinfo") as f:
-      for line in f:
-        if line.startswith("model name"):
+        if line.startswith(key):
           return line.split(":", 1)[1].strip()
   except OSError:
     pass
-  return platform.processor() or platform.machine()
+  return ""
+
+
+def _cpu_model() -> str:
+  return _cpuinfo("model name") or platform.processor() or platform.machine()
 
 
 def isa_level(cpu_flags=None) -> str:
   """The widest x86 vector extension of the CPU: "AVX-512", "AVX2", "AVX",
   "SSE4.2", or the machine name on other architectures."""
-  cpu_flags = _cpu_flags() if cpu_flags is None else set(cpu_flags)
+  cpu_flags = set(_cpuinfo("flags").split() if cpu_flags is None
+                  else cpu_flags)
   for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"),
                      ("sse4_2", "SSE4.2")):
     if flag in cpu_flags:
@@ -109,7 +104,7 @@ def describe() -> dict:
   gpus = tf.config.list_physical_devices("GPU")
   return {**machine(), "tensorflow": tf.__version__,
           "onednn": onednn_enabled(),
-          "onednn_source": _source or enable_onednn(),
+          "onednn_source": enable_onednn(),
           "gpu": gpus[0].name if gpus else None}
 
 

@@ -33,8 +33,9 @@ from slt_tf import study_lib
 from slt_tf.config import TrainConfig
 
 
+# The search's flags (listed in --helpshort); this front end's follow.
 config_flags.define()
-flags.adopt_module_key_flags(config_flags)  # In --helpshort.  # The search's flags; this front end's follow.
+flags.adopt_module_key_flags(config_flags)
 
 _STUDY_DIR = flags.DEFINE_string("study_dir", "workdirs/study",
                                  "Directory of the study's runs.")

@@ -18,7 +18,7 @@ from slt_tf import train_lib
 from slt_tf.search import distribution
 
 config_flags.define()
-flags.adopt_module_key_flags(config_flags)  # In --helpshort.
+flags.adopt_module_key_flags(config_flags)  # Listed in --helpshort.
 
 
 def main(argv):

@@ -31,6 +31,11 @@ def config_path(workdir: str) -> str:
   return os.path.join(workdir, "config.json")
 
 
+def best_record_path(workdir: str) -> str:
+  """``best/best.json``: which checkpoint in ``best/`` is the best so far."""
+  return os.path.join(workdir, BEST, "best.json")
+
+
 def result_path(workdir: str) -> str:
   """The search's summary of its last run (final step, metrics, paths)."""
   return os.path.join(workdir, "result.json")
@@ -127,11 +132,7 @@ def restore_generator(config: TrainConfig, checkpoint: Optional[str] = None
   Raises:
     RunError: the workdir has no checkpoint.
   """
-  path = checkpoint or tf.train.latest_checkpoint(
-      checkpoint_dir(config.workdir))
-  if not path:
-    raise RunError(f"workdir: no checkpoint in "
-                   f"{checkpoint_dir(config.workdir)}")
+  path = checkpoint or resolve_checkpoint(config.workdir, None)
   generator = generators.build(config.arch, **config.generator_kwargs())
   tf.train.Checkpoint(generator=generator).restore(path).expect_partial()
   return generator
@@ -142,20 +143,18 @@ def resolve_checkpoint(workdir: str, checkpoint: Optional[str]) -> str:
   if checkpoint in (None, "", "latest"):
     path = tf.train.latest_checkpoint(checkpoint_dir(workdir))
     if not path:
-      raise RunError(f"workdir: no checkpoint in "
-                               f"{checkpoint_dir(workdir)}")
+      raise RunError(f"workdir: no checkpoint in {checkpoint_dir(workdir)}")
     return path
   if checkpoint == BEST:
-    best = os.path.join(workdir, BEST, "best.json")
+    best = best_record_path(workdir)
     if not os.path.exists(best):
-      raise RunError(f"checkpoint: {best} does not exist (the "
-                               "search keeps a best checkpoint only with "
-                               "--eval_every)")
+      raise RunError(f"checkpoint: {best} does not exist (the search keeps "
+                     "a best checkpoint only with --eval_every)")
     with open(best) as f:
       return os.path.join(workdir, BEST, json.load(f)["checkpoint"])
   if not tf.io.gfile.exists(checkpoint + ".index"):
     raise RunError(f"checkpoint: {checkpoint} is not a checkpoint "
-                             "prefix (no .index file)")
+                   "prefix (no .index file)")
   return checkpoint
 
 

@@ -16,7 +16,7 @@ class WorkerLost(RuntimeError):
 # Raised by collective ops when a peer dies (Unavailable, Aborted, Cancelled)
 # or exceeds --collective_timeout_s (DeadlineExceeded).
 PEER_ERRORS = (tf.errors.UnavailableError, tf.errors.AbortedError,
-                tf.errors.CancelledError, tf.errors.DeadlineExceededError)
+               tf.errors.CancelledError, tf.errors.DeadlineExceededError)
 
 
 def make_strategy(config: TrainConfig) -> tf.distribute.Strategy:

@@ -36,7 +36,7 @@ def check_init_from(config: TrainConfig) -> TrainConfig:
 
 
 def start_from_ticket(config: TrainConfig, generator: keras.Model
-                       ) -> List[tf.Tensor]:
+                      ) -> List[tf.Tensor]:
   """Sets a dense generator to the ticket of ``config.init_from``: kernels
   and biases ``W * M``, the ticket's batch-norm statistics and power
   iterations. Returns the masks of ``generator.trainable_variables``.

@@ -123,7 +123,7 @@ def build_state(config: TrainConfig, strategy, cache_dir: str,
 
 
 def real_images_in_memory(config: TrainConfig,
-                           array: Optional[np.ndarray] = None) -> tf.Variable:
+                          array: Optional[np.ndarray] = None) -> tf.Variable:
   """The training split as uint8 in host memory, for the discriminator.
 
   Real batches are then a function of (seed, step), as the latents are, so

@@ -44,7 +44,7 @@ class MaskMonitor:
 
 
 def log_progress(config: TrainConfig, writer, step: int, metrics: dict,
-                  lr: float, rate: float) -> None:
+                 lr: float, rate: float) -> None:
   with writer.as_default(step=step):
     for name, value in metrics.items():
       tf.summary.scalar(f"loss/{name}", value)
@@ -59,7 +59,7 @@ def log_progress(config: TrainConfig, writer, step: int, metrics: dict,
 
 
 def write_samples_and_masks(config: TrainConfig, state: State, writer,
-                             step: int, sample_fn, monitor: MaskMonitor):
+                            step: int, sample_fn, monitor: MaskMonitor):
   """The fixed-z grid (PNG and TensorBoard), kept fractions, flip rate and
   score histograms."""
   grid = images.make_grid(np.asarray(sample_fn()))
