@@ -20,9 +20,9 @@ from absl import flags
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import data
-from slt_tf import metrics
-from slt_tf.features import backbones
+from slt_tf.data import datasets
+from slt_tf.evaluation import backbones
+from slt_tf.evaluation import metrics
 import timing
 from timing import median_seconds
 
@@ -41,7 +41,7 @@ def main(argv):
              for i in range(0, _IMAGES.value, _BATCH.value)]
   result = {"images": _IMAGES.value, **timing.machine()}
   for name, weights in (("digits", None), ("inception", "random")):
-    backbone = backbones.build(name, 32, weights, data.EMBEDDED, cache_dir)
+    backbone = backbones.build(name, 32, weights, datasets.EMBEDDED, cache_dir)
     seconds = median_seconds(lambda: backbones.activations(backbone, batches),
                              _REPEATS.value, warmup=1)
     result[f"{name}_images_per_s"] = round(_IMAGES.value / seconds, 1)

@@ -21,9 +21,11 @@ from absl import app
 from absl import flags
 import tensorflow as tf
 
-from slt_tf import export_lib
-from slt_tf import generators
+from slt_tf.export import saved_model
+
 from slt_tf.config import TrainConfig
+from slt_tf.export import compact
+from slt_tf import generators
 from slt_tf.generators import TicketOptions
 import timing
 from timing import median_seconds
@@ -48,10 +50,10 @@ def main(argv):
       config = TrainConfig(workdir=tmp, arch=arch, resolution=_RESOLUTION.value,
                            ticket=TicketOptions(keep_ratio=_KEEP.value))
       generator = generators.build(arch, **config.generator_kwargs())
-      ticket = export_lib.write_ticket(generator, config,
+      ticket = compact.write_ticket(generator, config,
                                        os.path.join(tmp, "t.npz"))
-      frozen = export_lib.freeze(generator)
-      path = export_lib.export_saved_model(frozen, config, tmp, "m")
+      frozen = saved_model.freeze(generator)
+      path = saved_model.export_saved_model(frozen, config, tmp, "m")
       variables = directory_bytes(os.path.join(path, "variables"))
       serve = tf.saved_model.load(path).signatures["serving_default"]
       z = tf.random.normal([_BATCH.value, config.latent_size], seed=0)

@@ -22,8 +22,8 @@ from absl import flags
 import keras
 import tensorflow as tf
 
-from slt_tf import layers as masked
-from slt_tf import masking
+from slt_tf.ticket import layers as masked
+from slt_tf.ticket import masking
 import timing
 
 _BATCH = flags.DEFINE_integer("batch_size", 64, "Batch size.")

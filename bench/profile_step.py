@@ -1,7 +1,7 @@
 r"""Profiles the search step with the TensorFlow profiler.
 
   python bench/profile_step.py --arch=sngan --resolution=32 --batch_size=64 \
-      --mode=ticket --steps=3 --logdir=/tmp/slt_profile
+      --method=ticket --steps=3 --logdir=/tmp/slt_profile
 
 Takes the flags of ``search_step.py`` (the same real step, random data), runs the
 warm-up steps, then traces ``--steps`` steps into ``--logdir`` (open it with
@@ -92,7 +92,7 @@ def main(argv):
         "arch": config.arch, "resolution": config.resolution,
         "batch_size": config.batch_size, "method": config.method,
         "steps_traced": flags.FLAGS.steps,
-        "step_traces": step.experimental_get_tracing_count(),
+        "step_traces": step.compiled.experimental_get_tracing_count(),
         **report, "logdir": _LOGDIR.value, **timing.machine()}))
 
 

@@ -71,12 +71,15 @@ def _attr(op, name):
 
 
 def graph_kernels(function) -> Dict[Kernel, int]:
-  """The convolutions and products of a ``tf.function`` (no inputs), counted.
+  """The convolutions and products of a ``tf.function`` without inputs, or of
+  a concrete function, counted.
 
   Raises:
     ValueError: a kernel whose shapes are not static (a roofline needs them).
   """
-  graph = function.get_concrete_function().graph
+  if hasattr(function, "get_concrete_function"):
+    function = function.get_concrete_function()
+  graph = function.graph
   found = collections.Counter()
   for op in graph.get_operations():
     if op.type not in KINDS:
@@ -185,7 +188,7 @@ def main(argv):
   with tempfile.TemporaryDirectory() as workdir:
     config, _, step, _ = search_step.build_step(workdir)
     start = time.perf_counter()
-    report = roofline(step, _REPEATS.value)
+    report = roofline(step.traced(), _REPEATS.value)
     print(json.dumps({
         "bench": "roofline", "arch": config.arch,
         "resolution": config.resolution, "width": config.width,

@@ -17,6 +17,7 @@ import numpy as np
 from slt_tf import config_flags
 from slt_tf import features
 from slt_tf.search import distribution
+from slt_tf.search import latents
 from slt_tf.search import state as state_lib
 from slt_tf.search import step as step_lib
 
@@ -35,7 +36,8 @@ _WARMUP = flags.DEFINE_integer("warmup", 2, "Untimed steps (tracing).")
 
 
 def build_step(workdir: str):
-  """(config, state, compiled step, build seconds) from the flags."""
+  """(config, state, step, build seconds) from the flags; ``step`` is a
+  ``Step``."""
   config = config_flags.config(workdir=workdir)
   strategy = distribution.make_strategy(config)
   dim = features.build(config.features, config.resolution,
@@ -52,4 +54,24 @@ def build_step(workdir: str):
   state = state_lib.build_state(config, strategy, workdir,
                                 config.feature_weights, moments, images)
   build_s = time.perf_counter() - start
-  return config, state, step_lib.train_step_fn(config, strategy, state), build_s
+  return config, state, Step(config, state, strategy), build_s
+
+
+class Step:
+  """The search step as the loop runs it: ``step()`` makes the step's batch
+  (``latents.step_batch``) and runs the compiled step on it."""
+
+  def __init__(self, config, state, strategy):
+    self.config, self.state = config, state
+    self.compiled = step_lib.train_step_fn(config, strategy, state)
+    self.real = state.real_images if config.method_spec.adversarial else None
+
+  def batch(self) -> dict:
+    return latents.step_batch(self.config, self.state.step, self.real)
+
+  def __call__(self) -> dict:
+    return self.compiled(self.batch())
+
+  def traced(self):
+    """The compiled step's concrete function (its graph) for this batch."""
+    return self.compiled.get_concrete_function(self.batch())

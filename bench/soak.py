@@ -21,9 +21,9 @@ from absl import app
 from absl import flags
 import psutil
 
-from slt_tf import train_lib
 from slt_tf.config import TrainConfig
 from slt_tf.generators import TicketOptions
+from slt_tf import train_lib
 import timing
 
 _STEPS = flags.DEFINE_integer("train_steps", 3000, "Search steps.")

@@ -1,7 +1,7 @@
 r"""Time of one real search step (generator, features, moment matching, Adam).
 
   python bench/step_time.py --arch=sngan --resolution=32 --batch_size=64 \
-      --mode=ticket [--steps=10] [--features=vgg19_bn|classifier] \
+      --method=ticket [--steps=10] [--features=vgg19_bn|classifier] \
       [--width=128] [--feature_layers=1,2] [--noroofline]
 
 Builds the search step (``slt_tf.search.step``) exactly as a run does
@@ -42,7 +42,7 @@ def main(argv):
   f = flags.FLAGS
   with tempfile.TemporaryDirectory() as workdir:
     config, state, step, build_s = search_step.build_step(workdir)
-    flops = timing.graph_flops(step)
+    flops = timing.graph_flops(step.compiled, step.batch())
     run = lambda: float(step()["loss"])  # float(): wait for the step to end.
     seconds = timing.median_seconds(run, f.steps, warmup=f.warmup)
     report = {
@@ -63,7 +63,7 @@ def main(argv):
         "feature_layers": list(config.feature_layers) or "all",
     }
     if _ROOFLINE.value:
-      line = roofline.roofline(step, _ROOFLINE_REPEATS.value)
+      line = roofline.roofline(step.traced(), _ROOFLINE_REPEATS.value)
       report.update(
           roofline_s=line["roofline_s"],
           roofline_fraction=round(line["roofline_s"] / seconds, 3),

@@ -12,9 +12,9 @@ from typing import Optional, Tuple
 from slt_tf import config_fields
 from slt_tf import features as features_lib
 from slt_tf import generators
-from slt_tf import methods
 from slt_tf.generators import TicketOptions
-from slt_tf.initializers import check_name
+from slt_tf import methods
+from slt_tf.ticket.initializers import check_name
 
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
 LR_SCHEDULES = ("constant", "cosine")
@@ -33,18 +33,17 @@ class TrainConfig:
 
   Attributes:
     workdir: directory of checkpoints, summaries, samples and effective flags.
-    method: ``slt_tf.methods.METHODS``: the ticket search or a baseline; sets
-      ``ticket.mode`` (None: "dense" if ``ticket.mode`` is "dense", else
-      "ticket").
+    method: ``slt_tf.methods.METHODS``: the ticket search or a baseline; it
+      sets ``ticket.mode`` (leave that at its default).
     init_from: ``finetune`` only: the workdir of the ticket to fine-tune.
     arch: generator architecture, one of ``generators.ARCHS``.
     resolution: image size.
     width: base width (None: the paper's).
     nz: latent size (None: the architecture's).
     num_classes: BigGAN only; 0 is unconditional.
-    num_samples: images in the fixed-z sample grid.
+    grid_size: images in the sample grid (fixed latents).
     ticket: how the masked layers are made, including the run's seed.
-    dataset: ``slt_tf.data`` source (TFDS name, ``folder:PATH`` or
+    dataset: ``slt_tf.data.datasets`` source (TFDS name, ``folder:PATH`` or
       ``mnist_embedded``).
     data_dir: TFDS data directory (None: TFDS's default).
     split: split whose statistics are matched.
@@ -57,7 +56,7 @@ class TrainConfig:
       VGG19: its 16 ReLUs), to save memory; () for all (the paper's).
     max_real_images: real statistics over the first N images (0: all).
     cache_dir: cache of real statistics and trained feature nets (None:
-      ``slt_tf.cache.default_dir()``).
+      ``slt_tf.data.cache.default_dir()``).
     batch_size: global batch of generated images per step.
     train_steps: total steps; a resumed run continues up to it.
     learning_rate: Adam learning rate of the scores (weights in dense mode).
@@ -79,19 +78,19 @@ class TrainConfig:
       which keep the best checkpoint in ``best/`` (0: never).
     eval_samples: N of those evaluations.
     eval_backbone, eval_backbone_weights: their backbone (see
-      ``slt_tf.features.backbones``).
+      ``slt_tf.evaluation.backbones``).
     d_width, d_learning_rate, d_beta1, d_beta2: ``adversarial_ticket`` only:
       the SNGAN discriminator's base width and its Adam.
   """
   workdir: str = config_fields.field(
       dataclasses.MISSING, "Directory for checkpoints, summaries, samples and the "
       "effective flags of the run.")
-  method: Optional[str] = config_fields.field(
-      None, f"{methods.METHODS}: ticket (train the scores of a frozen "
+  method: str = config_fields.field(
+      "ticket", f"{methods.METHODS}: ticket (train the scores of a frozen "
       "random network), or a baseline: dense (train the weights), random_mask, "
       "random_dense (train nothing), adversarial_ticket (scores driven by a "
       "hinge GAN loss with the SNGAN discriminator), finetune (train the kept "
-      "weights of the ticket in --init_from). Default: from --mode.")
+      "weights of the ticket in --init_from). Sets the masked layers' mode.")
   init_from: Optional[str] = config_fields.field(
       None, "finetune: workdir of the ticket to fine-tune.")
   arch: str = config_fields.field(
@@ -106,8 +105,9 @@ class TrainConfig:
       "architecture's.")
   num_classes: int = config_fields.field(
       0, "BigGAN only: number of classes (0: unconditional).")
-  num_samples: int = config_fields.field(
-      64, "Images in the sample grid.")
+  grid_size: int = config_fields.field(
+      64, "Images in the sample grid (fixed latents), written every "
+      "--sample_every steps.")
   ticket: TicketOptions = TicketOptions()
   dataset: str = config_fields.field(
       "mnist_embedded", "A TFDS name (celeb_a, lsun/bedroom, ...), "
@@ -206,8 +206,8 @@ class TrainConfig:
       raise ValueError(f"num_classes must be >= 0, got {self.num_classes}")
     if self.num_classes and self.arch != "biggan":
       raise ValueError("num_classes is only supported with arch 'biggan'")
-    if self.num_samples < 1:
-      raise ValueError(f"num_samples must be >= 1, got {self.num_samples}")
+    if self.grid_size < 1:
+      raise ValueError(f"grid_size must be >= 1, got {self.grid_size}")
     if not self.dataset:
       raise ValueError("dataset is required (a TFDS name, folder:PATH or "
                        "mnist_embedded)")
@@ -256,16 +256,14 @@ class TrainConfig:
                        f"the replica count ({self.cpu_replicas})")
 
   def _resolve_method(self):
-    # Frozen dataclass: the derived fields are set once, here.
-    if self.method is None:
-      object.__setattr__(self, "method",
-                         methods.default_for_mode(self.ticket.mode))
     method = methods.get(self.method)
     if self.ticket.mode != method.layer_mode:
-      if self.ticket.mode != "ticket":  # Only the default may be overridden.
+      # The layers' mode follows the method; only its default may be left.
+      if self.ticket.mode != TicketOptions().mode:
         raise ValueError(f"method {self.method!r} needs mode "
                          f"{method.layer_mode!r}, got mode "
-                         f"{self.ticket.mode!r}")
+                         f"{self.ticket.mode!r} (the method sets the mode)")
+      # A frozen dataclass: the one derived field is set once, here.
       object.__setattr__(self, "ticket", dataclasses.replace(
           self.ticket, mode=method.layer_mode))
     if method.needs_ticket and not self.init_from:
@@ -289,9 +287,10 @@ class TrainConfig:
     return self.nz or generators.default_nz(self.arch)
 
   def generator_kwargs(self) -> dict:
-    """Arguments of ``slt_tf.generators.build`` for this run."""
+    """Arguments of ``slt_tf.generators.build`` for this run (the ticket
+    options whole)."""
     kwargs = dict(resolution=self.resolution, width=self.width,
-                  nz=self.latent_size, **dataclasses.asdict(self.ticket))
+                  nz=self.latent_size, ticket=self.ticket)
     if self.num_classes:
       kwargs["num_classes"] = self.num_classes
     return kwargs
@@ -303,7 +302,11 @@ class TrainConfig:
   def from_json(cls, text: str) -> "TrainConfig":
     """The inverse of ``to_json`` (e.g. a workdir's ``config.json``)."""
     values = json.loads(text)
+    if "num_samples" in values:  # The grid's size, renamed.
+      values["grid_size"] = values.pop("num_samples")
     values["ticket"] = TicketOptions(**values.get("ticket", {}))
+    if values.get("method") is None:  # Written before methods existed.
+      values["method"] = methods.default_for_mode(values["ticket"].mode)
     return cls(**values)
 
   def identity(self) -> dict:
@@ -319,7 +322,7 @@ def identity_mismatch(stored: dict, config: TrainConfig) -> list:
   from it compare as their defaults.
   """
   defaults = json.loads(TrainConfig(workdir="-").to_json())
-  if "method" not in stored:  # Written before methods existed.
+  if stored.get("method") is None:  # Written before methods existed.
     stored = dict(stored, method=methods.default_for_mode(
         stored.get("ticket", {}).get("mode", "ticket")))
   current = config.identity()

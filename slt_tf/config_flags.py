@@ -1,7 +1,8 @@
 """Command-line flags derived from the configuration dataclasses.
 
 Every field of ``TrainConfig`` (and of its ``TicketOptions``, flattened: the
-ticket's ``--keep_ratio``, ``--seed``...) is one absl flag with the field's
+ticket's ``--keep_ratio``, ``--seed``...) but the derived ones (the layers'
+``mode``, which ``--method`` sets) is one absl flag with the field's
 default and help (``slt_tf.config_fields``). The search's entry point, the
 sweep, the study and the benchmarks all call ``define`` and ``config``, so a
 new field is a new flag everywhere, with one default.
@@ -13,8 +14,8 @@ from typing import Iterable, Optional
 
 from absl import flags
 
-from slt_tf import config_fields
 from slt_tf.config import TrainConfig
+from slt_tf import config_fields
 from slt_tf.generators import TicketOptions
 
 FLAGS = flags.FLAGS
@@ -31,12 +32,14 @@ def _ours(name: str, flag_values) -> bool:
 
 
 def _fields():
-  """The field of every flag, the ticket's fields flattened."""
+  """The field of every flag, the ticket's fields flattened (derived fields,
+  e.g. the ticket's mode, have none)."""
   for field in dataclasses.fields(TrainConfig):
     if field.name in _NESTED:
       for inner in dataclasses.fields(_NESTED[field.name]):
-        yield inner
-    else:
+        if config_fields.has_flag(inner):
+          yield inner
+    elif config_fields.has_flag(field):
       yield field
 
 

@@ -1,6 +1,6 @@
 r"""Evaluates a found ticket: FID, KID, precision/recall/density/coverage.
 
-  python -m slt_tf.evaluate --workdir=workdirs/demo [--num_samples=10000]
+  python -m slt_tf.evaluate --workdir=workdirs/demo [--eval_samples=10000]
 
 Reads the run's ``config.json``, restores the latest checkpoint (or
 ``--checkpoint=best`` / a prefix), compares N generated images with N images of
@@ -15,8 +15,8 @@ from absl import app
 from absl import flags
 
 from slt_tf import errors
-from slt_tf import evaluate_lib
-from slt_tf.features import backbones
+from slt_tf.evaluation import backbones
+from slt_tf.evaluation import evaluator as evaluator_lib
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The search's workdir.")
 _CHECKPOINT = flags.DEFINE_string(
@@ -25,8 +25,8 @@ _CHECKPOINT = flags.DEFINE_string(
 _SAVED_MODEL = flags.DEFINE_string(
     "saved_model", None, "Evaluate this exported SavedModel of the run "
     "(serving_default: z -> uint8 images) instead of a checkpoint.")
-_NUM_SAMPLES = flags.DEFINE_integer(
-    "num_samples", 10000, "N real and N generated images (capped at the "
+_EVAL_SAMPLES = flags.DEFINE_integer(
+    "eval_samples", 10000, "N real and N generated images (capped at the "
     "split's size).")
 _SPLIT = flags.DEFINE_string(
     "split", None, "Real split; default: the held-out report split (e.g. "
@@ -52,12 +52,12 @@ def main(argv):
     sys.exit(f"error: unexpected arguments {argv[1:]}")
   if not _WORKDIR.value:
     sys.exit("error: --workdir is required")
-  if _NUM_SAMPLES.value < 2:
-    sys.exit(f"error: --num_samples must be >= 2, got {_NUM_SAMPLES.value}")
+  if _EVAL_SAMPLES.value < 2:
+    sys.exit(f"error: --eval_samples must be >= 2, got {_EVAL_SAMPLES.value}")
   try:
-    result = evaluate_lib.evaluate_workdir(
+    result = evaluator_lib.evaluate_workdir(
         _WORKDIR.value, _CHECKPOINT.value, _SPLIT.value, _SAVED_MODEL.value,
-        num_samples=_NUM_SAMPLES.value, backbone=_BACKBONE.value,
+        num_samples=_EVAL_SAMPLES.value, backbone=_BACKBONE.value,
         backbone_weights=_BACKBONE_WEIGHTS.value, cache_dir=_CACHE_DIR.value,
         batch_size=_BATCH_SIZE.value, seed=_SEED.value,
         grayscale=_GRAYSCALE.value)

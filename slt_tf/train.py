@@ -14,8 +14,8 @@ from absl import flags
 
 from slt_tf import config_flags
 from slt_tf import errors
-from slt_tf import train_lib
 from slt_tf.search import distribution
+from slt_tf import train_lib
 
 config_flags.define()
 flags.adopt_module_key_flags(config_flags)  # Listed in --helpshort.

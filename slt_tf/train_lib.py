@@ -2,27 +2,27 @@
 slt_tf.train`` calls.
 
 The search itself is ``slt_tf.search`` (state, step, loop); evaluation is
-``slt_tf.evaluate_lib``. This module is the one place that joins them: with
+``slt_tf.evaluation``. This module is the one place that joins them: with
 ``config.eval_every`` the loop is handed the best-checkpoint keeper as a hook,
 so neither layer imports the other.
 
 One step samples the global batch of latents from ``(seed, step)``, splits it
 over the replicas, generates, extracts features, computes the moment-matching
-loss on the global batch moments (``slt_tf.losses``) and updates the scores
+loss on the global batch moments (``slt_tf.search.losses``) and updates the scores
 (ticket mode) or the weights (dense mode) with Adam. Every stateful tensor is
 checkpointed, so a run killed and restarted in the same workdir continues
 exactly where it stopped.
 """
 
-from slt_tf import evaluate_lib
 from slt_tf.config import TrainConfig
+from slt_tf.evaluation import best
 from slt_tf.search import loop
 
 
 def hooks_for(config: TrainConfig) -> list:
   """The hooks a search with ``config`` runs: the best-checkpoint keeper
   when ``eval_every`` is set."""
-  return [evaluate_lib.BestKeeper(config)] if config.eval_every else []
+  return [best.BestKeeper(config)] if config.eval_every else []
 
 
 def run(config: TrainConfig, flags_text: str = "") -> dict:

@@ -15,10 +15,10 @@ import keras
 import tensorflow as tf
 
 from slt_tf import config as config_lib
-from slt_tf import fileio
-from slt_tf import generators
 from slt_tf.config import TrainConfig
 from slt_tf.errors import RunError
+from slt_tf import fileio
+from slt_tf import generators
 
 BEST = "best"  # The best checkpoint on the selection split, with best.json.
 

@@ -22,12 +22,12 @@ def run_bench(script, *args):
 class BenchTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.parameters("ticket", "dense")
-  def testStepTime_OneJsonLineWithTheStepFigures(self, mode):
+  def testStepTime_OneJsonLineWithTheStepFigures(self, method):
     report = run_bench("step_time.py", "--arch=gfmn", "--width=4",
                        "--batch_size=4", "--steps=1", "--warmup=1",
-                       f"--mode={mode}", "--noroofline")
-    self.assertEqual((report["mode"], report["feature_dim"]),
-                     (mode, 303_104))
+                       f"--method={method}", "--noroofline")
+    self.assertEqual((report["method"], report["mode"], report["feature_dim"]),
+                     (method, method, 303_104))
     self.assertGreater(report["median_step_s"], 0)
     self.assertGreater(report["params_generator"], 0)
     # The step holds at least VGG19-BN's forward convolutions (closed form:

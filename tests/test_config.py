@@ -2,9 +2,9 @@
 
 import tensorflow as tf
 
-from slt_tf import methods
 from slt_tf.config import TrainConfig
 from slt_tf.generators import TicketOptions
+from slt_tf import methods
 
 
 class ConfigTest(tf.test.TestCase):
@@ -17,18 +17,26 @@ class ConfigTest(tf.test.TestCase):
 
   def testOlderConfigsWithoutMethod_TakeItFromTheMode(self):
     self.assertEqual(TrainConfig(workdir="w").method, "ticket")
-    dense = TrainConfig(workdir="w", ticket=TicketOptions(mode="dense"))
-    self.assertEqual(dense.method, "dense")
-    stored = TrainConfig.from_json(dense.to_json().replace(
-        '"method": "dense",', ""))
-    self.assertEqual(stored.method, "dense")
+    dense = TrainConfig(workdir="w", method="dense")
+    self.assertEqual(dense.ticket.mode, "dense")
+    for old in ("", '"method": null,'):
+      text = dense.to_json().replace('"method": "dense",', old)
+      self.assertNotIn('"method": "dense"', text)
+      stored = TrainConfig.from_json(text)
+      self.assertEqual((stored.method, stored.ticket.mode),
+                       ("dense", "dense"))
+
+  def testOlderConfigsWithNumSamples_KeepTheirGridSize(self):
+    text = TrainConfig(workdir="w", grid_size=9).to_json().replace(
+        '"grid_size"', '"num_samples"')
+    self.assertNotIn("grid_size", text)
+    self.assertEqual(TrainConfig.from_json(text).grid_size, 9)
 
   def testBadCombinations_NameTheFlag(self):
     with self.assertRaisesRegex(ValueError, "^method must be one of"):
       TrainConfig(workdir="w", method="lottery")
     with self.assertRaisesRegex(ValueError, "^method 'ticket' needs mode"):
-      TrainConfig(workdir="w", method="ticket",
-                  ticket=TicketOptions(mode="dense"))
+      TrainConfig(workdir="w", ticket=TicketOptions(mode="dense"))
     with self.assertRaisesRegex(ValueError, "^init_from is required"):
       TrainConfig(workdir="w", method="finetune")
     with self.assertRaisesRegex(ValueError, "^init_from is only used"):

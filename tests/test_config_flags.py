@@ -8,8 +8,8 @@ import os
 from absl import flags
 import tensorflow as tf
 
-from slt_tf import config_flags
 from slt_tf.config import TrainConfig
+from slt_tf import config_flags
 from slt_tf.generators import TicketOptions
 import testutil
 
@@ -47,7 +47,7 @@ class ConfigFlagsTest(tf.test.TestCase):
     flag_values = flags.FlagValues()
     config_flags.define(flag_values=flag_values)
     fields = [f for f in dataclasses.fields(TrainConfig) if f.name != "ticket"]
-    fields += list(dataclasses.fields(TicketOptions))
+    fields += [f for f in dataclasses.fields(TicketOptions) if f.name != "mode"]
     for field in fields:
       flag = flag_values[field.name]
       default = (None if field.default is dataclasses.MISSING
@@ -57,7 +57,14 @@ class ConfigFlagsTest(tf.test.TestCase):
       self.assertEqual(flag.default, default, field.name)
       self.assertTrue(flag.help, field.name)
     self.assertEqual(len(fields), len(TrainConfig.__dataclass_fields__) - 1
-                     + len(TicketOptions.__dataclass_fields__))
+                     + len(TicketOptions.__dataclass_fields__) - 1)
+
+  def testDerivedMode_HasNoFlagAndFollowsTheMethod(self):
+    flag_values = flags.FlagValues()
+    config_flags.define(flag_values=flag_values)
+    self.assertNotIn("mode", flag_values)
+    flag_values(["prog", "--workdir=w", "--method=random_dense"])
+    self.assertEqual(config_flags.config(flag_values).ticket.mode, "dense")
 
   def testDefine_Twice_IsHarmlessAndDefaultsCanBeChanged(self):
     flag_values = flags.FlagValues()

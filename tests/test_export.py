@@ -14,10 +14,12 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import export_lib
+from slt_tf.export import compact
+from slt_tf.export import saved_model
 from slt_tf import generators
-from slt_tf import train_lib
+from slt_tf.generators import inputs as inputs_lib
 from slt_tf.generators import TicketOptions
+from slt_tf import train_lib
 from slt_tf import workdir as workdir_lib
 import testutil
 
@@ -100,6 +102,10 @@ class ExportTest(tf.test.TestCase):
     other = loaded.signatures["sample"](
         num_images=tf.constant(4), seed=tf.constant(8, tf.int64))["images"]
     self.assertNotAllEqual(other, sample)
+    # The draw is the one the search and the evaluator use, seed pair (7, 0).
+    drawn = inputs_lib.latent_batch(4, self.config.latent_size, 0, [7, 0])
+    self.assertAllEqual(
+        sample, loaded.signatures["serving_default"](z=drawn[0])["images"])
 
   def testCompactTicket_RebuildsABitIdenticalSavedModel(self):
     result = export(f"--ticket={self.ticket}", f"--export_dir={self.export_dir}",
@@ -115,7 +121,7 @@ class ExportTest(tf.test.TestCase):
     config = testutil.tiny_config(self.get_temp_dir() + "/w", width=16)
     generator = generators.build(config.arch, **config.generator_kwargs())
     path = os.path.join(self.get_temp_dir(), "w16.npz")
-    info = export_lib.write_ticket(generator, config, path)
+    info = compact.write_ticket(generator, config, path)
     self.assertEqual(info["bytes"], os.path.getsize(path))
     self.assertGreaterEqual(info["dense_bytes"] / info["bytes"], 25)
 
@@ -125,13 +131,13 @@ class ExportTest(tf.test.TestCase):
         num_classes=10, train_steps=1)
     train_lib.run(config)
     generator = workdir_lib.restore_generator(config)
-    frozen = export_lib.freeze(generator)
-    path = export_lib.export_saved_model(frozen, config, self.get_temp_dir(),
+    frozen = saved_model.freeze(generator)
+    path = saved_model.export_saved_model(frozen, config, self.get_temp_dir(),
                                          "biggan")
     ticket = os.path.join(self.get_temp_dir(), "biggan.npz")
-    export_lib.write_ticket(generator, config, ticket)
-    rebuilt, config2, masks = export_lib.read_ticket(ticket)
-    path2 = export_lib.export_saved_model(export_lib.freeze(rebuilt, masks),
+    compact.write_ticket(generator, config, ticket)
+    rebuilt, config2, masks = compact.read_ticket(ticket)
+    path2 = saved_model.export_saved_model(saved_model.freeze(rebuilt, masks),
                                           config2, self.get_temp_dir(),
                                           "biggan")
     self.assertEqual(os.path.basename(path2), "2")
@@ -174,9 +180,9 @@ class ExportTest(tf.test.TestCase):
     self.assertEqual(os.listdir(self.get_temp_dir() + "/empty"),
                      ["config.json"])
     dense = testutil.tiny_config(self.get_temp_dir() + "/dense",
-                                 ticket=TicketOptions(mode="dense", seed=1))
-    with self.assertRaisesRegex(export_lib.ExportError, "^ticket_path: "):
-      export_lib.write_ticket(
+                                 method="dense", ticket=TicketOptions(seed=1))
+    with self.assertRaisesRegex(saved_model.ExportError, "^ticket_path: "):
+      compact.write_ticket(
           generators.build(dense.arch, **dense.generator_kwargs()), dense,
           os.path.join(self.get_temp_dir(), "dense.npz"))
 

@@ -7,13 +7,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import cache
-from slt_tf import features
-from slt_tf import fileio
 from slt_tf.config import TrainConfig
+from slt_tf.data import cache
+from slt_tf import features
 from slt_tf.features import classifier
 from slt_tf.features import convert
 from slt_tf.features import vgg
+from slt_tf import fileio
 import testutil
 
 

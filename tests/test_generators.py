@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from slt_tf import generators
-from slt_tf import layers
+from slt_tf.ticket import layers
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Tiny widths: these tests check structure, not capacity.

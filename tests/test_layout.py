@@ -1,5 +1,6 @@
-"""The package's layout: no import cycle (function-level imports count) and no
-module over 500 lines. Read from the source files, nothing is imported."""
+"""The package's layout: layers that import only downwards, no import cycle
+(function-level imports count) and no module over 500 lines. Read from the
+source files, nothing is imported."""
 
 import ast
 import os
@@ -10,6 +11,24 @@ import testutil
 
 PACKAGE = os.path.join(testutil.REPO, "slt_tf")
 MAX_LINES = 500
+
+# The package's layers, lowest first: a module may import a unit of a lower
+# layer only, or its own unit (subpackage or top-level module). Units of one
+# layer are peers and never import each other: the search, evaluation and
+# export know nothing of one another, and the study and the entry points sit
+# above all three. BUILD.md ("Layout") shows the same table.
+LAYERS = (
+    ("errors", "config_fields", "fileio", "runtime", "replica", "methods"),
+    ("ticket", "data"),
+    ("generators", "features"),
+    ("config",),
+    ("config_flags", "workdir"),
+    ("search", "evaluation", "export"),
+    ("train_lib",),
+    ("study",),
+    # The entry points, and the package's __init__ (it turns oneDNN on).
+    ("train", "evaluate", "sweep", "slt_tf"),
+)
 
 
 def _modules() -> dict:
@@ -89,7 +108,42 @@ def find_cycle(graph: dict):
   return None
 
 
+def unit(module: str) -> str:
+  """The layer unit of a module: its subpackage or top-level module."""
+  parts = module.split(".")
+  return parts[1] if len(parts) > 1 else parts[0]
+
+
+def upward_imports(graph: dict, layers=LAYERS) -> list:
+  """(module, imported module) pairs that break the layering."""
+  rank = {name: i for i, names in enumerate(layers) for name in names}
+  broken = []
+  for module, targets in sorted(graph.items()):
+    for target in sorted(targets):
+      a, b = unit(module), unit(target)
+      if a != b and not rank[a] > rank[b]:
+        broken.append((module, target))
+  return broken
+
+
 class LayoutTest(tf.test.TestCase):
+
+  def testEveryUnit_HasALayer(self):
+    ranked = {name for names in LAYERS for name in names}
+    self.assertEqual({unit(m) for m in _modules()} - ranked, set())
+
+  def testPackage_ImportsOnlyDownwards(self):
+    self.assertEqual(upward_imports(import_graph(_modules())), [])
+
+  def testUpwardImports_SeesAPeerAndAnUpwardImport(self):
+    """The checker itself, on a made-up graph, so that it can fail."""
+    graph = {"slt_tf.evaluation.x": {"slt_tf.search.loop",
+                                     "slt_tf.data.cache"},
+             "slt_tf.data.cache": {"slt_tf.study.runner"}}
+    layers = (("data",), ("search", "evaluation"), ("study",))
+    self.assertEqual(upward_imports(graph, layers),
+                     [("slt_tf.data.cache", "slt_tf.study.runner"),
+                      ("slt_tf.evaluation.x", "slt_tf.search.loop")])
 
   def testPackage_HasNoImportCycle(self):
     cycle = find_cycle(import_graph(_modules()))
@@ -103,8 +157,8 @@ class LayoutTest(tf.test.TestCase):
 
   def testImportGraph_CountsImportsInsideFunctions(self):
     graph = import_graph(_modules())
-    # slt_tf.serving_client imports slt_tf.images inside a function.
-    self.assertIn("slt_tf.images", graph["slt_tf.serving_client"])
+    # slt_tf.export.serving_client imports slt_tf.data.images inside a function.
+    self.assertIn("slt_tf.data.images", graph["slt_tf.export.serving_client"])
 
   def testModules_AtMost500Lines(self):
     long = {name: n for name, path in _modules().items()

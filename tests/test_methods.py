@@ -5,12 +5,12 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import generators
-from slt_tf import layers
-from slt_tf import train_lib
-from slt_tf.search import state as state_lib
-from slt_tf import workdir as workdir_lib
 from slt_tf import errors
+from slt_tf import generators
+from slt_tf.search import state as state_lib
+from slt_tf.ticket import layers
+from slt_tf import train_lib
+from slt_tf import workdir as workdir_lib
 import testutil
 
 

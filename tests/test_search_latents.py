@@ -3,7 +3,8 @@
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import data
+from slt_tf.data import datasets
+from slt_tf.generators import inputs as inputs_lib
 from slt_tf.generators import TicketOptions
 from slt_tf.search import latents
 from slt_tf.search import state as state_lib
@@ -24,8 +25,8 @@ class LatentsTest(tf.test.TestCase):
 
   def testGeneratorInput_ZAloneOrZWithLabels(self):
     z, labels = tf.zeros([2, 3]), tf.zeros([2], tf.int32)
-    self.assertIs(latents.generator_input([z]), z)
-    self.assertEqual(latents.generator_input([z, labels]), [z, labels])
+    self.assertIs(inputs_lib.generator_input([z]), z)
+    self.assertEqual(inputs_lib.generator_input([z, labels]), [z, labels])
 
 
 class RealBatchTest(tf.test.TestCase):
@@ -35,7 +36,7 @@ class RealBatchTest(tf.test.TestCase):
     images = state_lib.real_images_in_memory(config)
     self.assertEqual(images.dtype, tf.uint8)
     self.assertEqual(images.shape[0], config.max_real_images)
-    reference = np.concatenate([b.numpy() for b in data.load(
+    reference = np.concatenate([b.numpy() for b in datasets.load(
         config.dataset, 32, "train", config.data_dir).dataset.take(
             config.max_real_images).batch(64)])
     self.assertAllClose(images.numpy() / 127.5 - 1.0, reference,

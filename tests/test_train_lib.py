@@ -18,12 +18,12 @@ import numpy as np
 from tensorboard.backend.event_processing import event_accumulator
 import tensorflow as tf
 
-from slt_tf import generators
-from slt_tf import losses
-from slt_tf import train_lib
-from slt_tf.generators import TicketOptions
-from slt_tf import workdir as workdir_lib
 from slt_tf import errors
+from slt_tf import generators
+from slt_tf.generators import TicketOptions
+from slt_tf.search import losses
+from slt_tf import train_lib
+from slt_tf import workdir as workdir_lib
 import testutil
 
 
@@ -77,7 +77,7 @@ class SearchTest(tf.test.TestCase):
   def testDenseMode_TrainsKernelsAndHasNoScores(self):
     config = testutil.tiny_config(
         self.get_temp_dir() + "/dense", train_steps=2,
-        ticket=TicketOptions(mode="dense", seed=1))
+        method="dense", ticket=TicketOptions(seed=1))
     train_lib.run(config)
     fresh = generators.build(config.arch, **config.generator_kwargs())
     trained = workdir_lib.restore_generator(config)

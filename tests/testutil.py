@@ -1,6 +1,7 @@
 """Shared test helpers: a prepared embedded dataset and tiny search configs."""
 
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -9,14 +10,22 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import data
-from slt_tf import generators
-from slt_tf import layers
 from slt_tf.config import TrainConfig
+from slt_tf.data import datasets
+from slt_tf import generators
 from slt_tf.generators import TicketOptions
+from slt_tf.ticket import layers
 from slt_tf import workdir as workdir_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def strict_json(path: str):
+  """The JSON file at ``path``, refusing NaN and Infinity (not JSON)."""
+  def refuse(constant):
+    raise ValueError(f"{path} holds {constant}, which is not JSON")
+  with open(path) as f:
+    return json.load(f, parse_constant=refuse)
 
 
 @functools.lru_cache(maxsize=None)
@@ -32,7 +41,7 @@ def shared_dir(name: str) -> str:
 def data_dir() -> str:
   """A TFDS data_dir holding the prepared embedded dataset."""
   path = shared_dir("tfds")
-  data.check(data.EMBEDDED, data_dir=path)
+  datasets.check(datasets.EMBEDDED, data_dir=path)
   return path
 
 
@@ -40,7 +49,7 @@ def tiny_config(workdir: str, **overrides) -> TrainConfig:
   """A search that runs in seconds: GFMN width 4, classifier features."""
   ticket = overrides.pop("ticket", TicketOptions(keep_ratio=0.1, seed=1))
   values = dict(workdir=workdir, arch="gfmn", resolution=32, width=4,
-                num_samples=4, ticket=ticket, dataset=data.EMBEDDED,
+                grid_size=4, ticket=ticket, dataset=datasets.EMBEDDED,
                 data_dir=data_dir(), features="classifier",
                 max_real_images=256, cache_dir=shared_dir("cache"),
                 batch_size=8, train_steps=4, learning_rate=1e-3,

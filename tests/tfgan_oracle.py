@@ -6,7 +6,7 @@ tensorflow_gan`` fails (tensorflow/gan issue #55). Its evaluation functions
 never touch the Estimator API, so for the duration of the import this helper
 supplies a stand-in ``tf.estimator`` whose every attribute is an inert class,
 then removes it again. Only the test suite uses tensorflow-gan; the runtime
-metric code is slt_tf's own (``slt_tf.metrics``).
+metric code is slt_tf's own (``slt_tf.evaluation.metrics``).
 """
 
 import types

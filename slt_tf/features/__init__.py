@@ -20,11 +20,11 @@ from typing import Optional
 import keras
 import numpy as np
 
-from slt_tf import cache
+from slt_tf.data import cache
 from slt_tf import errors
-from slt_tf.initializers import check_name
 from slt_tf.features import classifier
 from slt_tf.features import vgg
+from slt_tf.ticket.initializers import check_name
 
 EXTRACTORS = ("vgg19_bn", "vgg19", "classifier")
 BN_MODES = vgg.BN_MODES

@@ -2,7 +2,7 @@
 
 Where no pretrained extractor can be had (the embedded default, offline), the
 search matches the moments of a network trained on the target data, which GFMN
-also does. Training is seeded and its result cached (``slt_tf.cache``) under a
+also does. Training is seeded and its result cached (``slt_tf.data.cache``) under a
 key of the dataset, split, resolution, seed and recipe, so every run with the
 same key uses the same weights file.
 """
@@ -14,8 +14,8 @@ from absl import logging
 import keras
 import numpy as np
 
-from slt_tf import cache
-from slt_tf import data
+from slt_tf.data import cache
+from slt_tf.data import datasets
 
 BATCH_SIZE, LEARNING_RATE = 64, 1e-3
 
@@ -94,7 +94,7 @@ def ensure_trained(dataset: str, resolution: int, seed: int, cache_dir: str,
   """Trains the classifier on ``dataset``'s train split unless cached.
 
   Args:
-    dataset: a labelled dataset (see ``slt_tf.data``).
+    dataset: a labelled dataset (see ``slt_tf.data.datasets``).
     resolution: image size.
     seed: seed of the initial weights and the shuffling.
     cache_dir: cache root.
@@ -111,7 +111,7 @@ def ensure_trained(dataset: str, resolution: int, seed: int, cache_dir: str,
   if cached is not None:
     return path, {"test_accuracy": float(cached["test_accuracy"]),
                   "num_classes": int(cached["num_classes"])}
-  train = data.load(dataset, resolution, "train", data_dir, with_labels=True)
+  train = datasets.load(dataset, resolution, "train", data_dir, with_labels=True)
   logging.info("training the %s classifier (%s) on %d images (%d epochs; "
                "cached afterwards in %s)", dataset, recipe.name, train.count,
                recipe.epochs, path)
@@ -121,16 +121,16 @@ def ensure_trained(dataset: str, resolution: int, seed: int, cache_dir: str,
       optimizer=keras.optimizers.Adam(LEARNING_RATE),
       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
       metrics=["accuracy"])
-  classifier.fit(data.batched(train.dataset, BATCH_SIZE, shuffle_seed=seed,
+  classifier.fit(datasets.batched(train.dataset, BATCH_SIZE, shuffle_seed=seed,
                               cache=True),
                  epochs=recipe.epochs, shuffle=False, verbose=0)  # Shuffled above.
   accuracy = float("nan")
   try:
-    test = data.load(dataset, resolution, "test", data_dir, with_labels=True)
+    test = datasets.load(dataset, resolution, "test", data_dir, with_labels=True)
     accuracy = float(classifier.evaluate(
-        data.batched(test.dataset, 256), verbose=0, return_dict=True)
+        datasets.batched(test.dataset, 256), verbose=0, return_dict=True)
         ["accuracy"])
-  except data.DataError:
+  except datasets.DataError:
     logging.info("%s has no test split; held-out accuracy not measured",
                  dataset)
   weights = classifier.get_weights()

@@ -16,8 +16,8 @@ from absl import app
 from absl import flags
 import numpy as np
 
-from slt_tf import fileio
 from slt_tf.features import vgg
+from slt_tf import fileio
 
 _INPUT = flags.DEFINE_string("input", None, "torchvision vgg19_bn state dict "
                              "(.pth/.pt, needs torch) or .npz with its keys.")

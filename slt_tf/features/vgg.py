@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from slt_tf import replica
-from slt_tf.initializers import check_name
+from slt_tf.ticket.initializers import check_name
 
 # torchvision's cfg "E": channels of the 16 convs, "M" a 2x2 max pool.
 VGG19_CFG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",

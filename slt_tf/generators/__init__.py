@@ -14,10 +14,10 @@ import keras
 
 from slt_tf.generators import biggan
 from slt_tf.generators import common
-from slt_tf.generators import gfmn
-from slt_tf.generators import sngan
 from slt_tf.generators.common import prunable_parameter_count
 from slt_tf.generators.common import TicketOptions
+from slt_tf.generators import gfmn
+from slt_tf.generators import sngan
 
 ARCHS = ("gfmn", "sngan", "biggan")
 
@@ -46,22 +46,21 @@ def _check_arch(arch):
     raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
 
 
-def build(arch: str, resolution: int = 64, keep_ratio: float = 0.1,
-          width: Optional[int] = None, nz: Optional[int] = None,
-          mode: str = "ticket", seed: int = 0, **options) -> keras.Model:
+def build(arch: str, resolution: int = 64, width: Optional[int] = None,
+          nz: Optional[int] = None, ticket: Optional[TicketOptions] = None,
+          **options) -> keras.Model:
   """Builds a generator.
 
   Args:
     arch: "gfmn", "sngan" or "biggan".
     resolution: output size (32 or 64).
-    keep_ratio: fraction of weights kept, in (0, 1].
     width: base width (GFMN ngf, SNGAN/BigGAN ch); None for the paper's.
     nz: latent size; None for the architecture's default.
-    mode: "ticket" (train scores) or "dense" (train weights).
-    seed: seed of the random weights and initial scores.
-    **options: other ``TicketOptions`` fields (mask_scope, weight_init,
-      score_init, mask_bias, first_dense, last_dense) and architecture
-      arguments (BigGAN: num_classes, shared_dim, attention_resolutions).
+    ticket: how the masked layers are made, whole. Alternatively give its
+      fields as keywords (``keep_ratio=0.1, mode="dense", seed=0, ...``).
+    **options: ``TicketOptions`` fields (when ``ticket`` is None) and
+      architecture arguments (BigGAN: num_classes, shared_dim,
+      attention_resolutions).
 
   Returns:
     The Keras model.
@@ -71,12 +70,13 @@ def build(arch: str, resolution: int = 64, keep_ratio: float = 0.1,
       architecture cannot produce, or a bad option.
   """
   _check_arch(arch)
-  ticket_fields = set(TicketOptions.__dataclass_fields__) - {
-      "keep_ratio", "mode", "seed"}
   ticket_kwargs = {k: options.pop(k) for k in list(options)
-                   if k in ticket_fields}
-  ticket = TicketOptions(keep_ratio=keep_ratio, mode=mode, seed=seed,
-                         **ticket_kwargs)
+                   if k in TicketOptions.__dataclass_fields__}
+  if ticket is None:
+    ticket = TicketOptions(**ticket_kwargs)
+  elif ticket_kwargs:
+    raise ValueError(f"{sorted(ticket_kwargs)[0]}: give the ticket options "
+                     "either as ticket= or as keywords, not both")
   kwargs = dict(resolution=resolution, options=ticket,
                 nz=default_nz(arch) if nz is None else nz)
   if width is not None:

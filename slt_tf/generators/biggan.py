@@ -23,8 +23,8 @@ from typing import Sequence
 
 import keras
 
-from slt_tf import layers as masked
 from slt_tf.generators import common
+from slt_tf.ticket import layers as masked
 
 RESOLUTIONS = (32, 64)
 CHANNELS = {

@@ -13,9 +13,9 @@ from typing import Optional
 import keras
 
 from slt_tf import config_fields
-from slt_tf import initializers
-from slt_tf import layers as masked
-from slt_tf import masking
+from slt_tf.ticket import initializers
+from slt_tf.ticket import layers as masked
+from slt_tf.ticket import masking
 
 _MAX_LAYERS = 4096
 
@@ -28,8 +28,8 @@ class TicketOptions:
     keep_ratio: fraction of weights kept, in (0, 1].
     mode: "ticket" (train scores) or "dense" (train weights, the baseline).
     mask_scope: "layer" (per-tensor top-k) or "global" (one threshold).
-    weight_init: see ``slt_tf.initializers.WEIGHT_INITS``.
-    score_init: see ``slt_tf.initializers.SCORE_INITS``.
+    weight_init: see ``slt_tf.ticket.initializers.WEIGHT_INITS``.
+    score_init: see ``slt_tf.ticket.initializers.SCORE_INITS``.
     mask_bias: biases get their own scores and mask.
     first_dense: keep the first layer whole (unpruned, never trained); the
       authors' ``First_freeze``.
@@ -40,8 +40,8 @@ class TicketOptions:
       0.1, "Fraction of weights KEPT, in (0, 1] (the paper's "
       "'0.k').")
   mode: str = config_fields.field(
-      "ticket", "The masked layers' mode (set by --method): ticket "
-      "(scores) or dense (weights).")
+      "ticket", "The masked layers' mode: ticket (scores) or dense "
+      "(weights). A search derives it from its method.", flag=False)
   mask_scope: str = config_fields.field(
       "layer", f"Top-k per layer or one global threshold: "
       f"{masked.MASK_SCOPES}.")

@@ -1,15 +1,16 @@
 """``finetune``: a dense generator started from a found ticket's ``W * M``."""
 
+import dataclasses
 from typing import List
 
 from absl import logging
 import keras
 import tensorflow as tf
 
-from slt_tf import layers
-from slt_tf import workdir
 from slt_tf.config import TrainConfig
 from slt_tf.errors import RunError
+from slt_tf.ticket import layers
+from slt_tf import workdir
 
 
 def check_init_from(config: TrainConfig) -> TrainConfig:
@@ -23,7 +24,9 @@ def check_init_from(config: TrainConfig) -> TrainConfig:
   if source.ticket.mode != "ticket":
     raise RunError(f"init_from: {config.init_from} holds a "
                    f"{source.method!r} run, not a ticket")
-  mine = dict(config.generator_kwargs(), mode="ticket")
+  # The same generator, but for the layers' mode (the ticket's scores).
+  mine = dict(config.generator_kwargs(),
+              ticket=dataclasses.replace(config.ticket, mode="ticket"))
   if source.arch != config.arch or source.generator_kwargs() != mine:
     raise RunError(f"init_from: {config.init_from} holds a different "
                    f"generator ({source.arch} {source.generator_kwargs()}); "

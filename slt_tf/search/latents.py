@@ -1,11 +1,13 @@
-"""The generator's inputs: latents (and labels) and real batches, each a pure
-function of (seed, step), so that a restarted run draws exactly what the
-uninterrupted one would have."""
+"""The search's inputs: the latents (and labels) and real batches of a step,
+and the sample grid's fixed latents, each a pure function of (seed, step), so
+that a restarted run draws exactly what the uninterrupted one would have.
+How a latent batch is drawn from a seed is ``slt_tf.generators.inputs``."""
 
 import tensorflow as tf
 
-from slt_tf import images as images_lib
 from slt_tf.config import TrainConfig
+from slt_tf.data import images as images_lib
+from slt_tf.generators import inputs
 
 
 _SAMPLE_SEED = 0x5A3
@@ -14,23 +16,11 @@ _REAL_SEED_OFFSET = 1 << 32  # Keeps the real-batch draws apart from latents'.
 
 def fixed_latents(config: TrainConfig) -> list:
   """The fixed inputs of the sample grid: z (and labels), from the run's seed."""
-  z = tf.random.stateless_normal([config.num_samples, config.latent_size],
+  z = tf.random.stateless_normal([config.grid_size, config.latent_size],
                                  seed=[config.seed, _SAMPLE_SEED])
   if config.num_classes:
-    return [z, tf.range(config.num_samples) % config.num_classes]
-  return [z]
-
-
-def latent_batch(batch: int, nz: int, num_classes: int, seed) -> list:
-  """Generator inputs drawn statelessly from ``seed`` (an int64 pair): [z],
-  or [z, labels] for a conditional generator."""
-  seed = tf.cast(seed, tf.int64)
-  z = tf.random.stateless_normal([batch, nz], seed=seed)
-  if num_classes:
-    labels = tf.random.stateless_uniform(
-        [batch], seed=seed + [0, 1 << 40], minval=0, maxval=num_classes,
-        dtype=tf.int32)
-    return [z, labels]
+    # One row of the grid per class rather than random labels.
+    return [z, tf.range(config.grid_size) % config.num_classes]
   return [z]
 
 
@@ -38,7 +28,7 @@ def step_latents(config: TrainConfig, step) -> list:
   """The global batch of generator inputs of ``step`` (a function of seed, step)."""
   seed = tf.stack([tf.constant(config.seed, tf.int64),
                    tf.cast(step, tf.int64)])
-  return latent_batch(config.batch_size, config.latent_size,
+  return inputs.latent_batch(config.batch_size, config.latent_size,
                       config.num_classes, seed)
 
 
@@ -53,7 +43,11 @@ def real_batch(config: TrainConfig, images: tf.Variable, step) -> tf.Tensor:
   return images_lib.from_uint8(tf.gather(images, index))
 
 
-def generator_input(inputs: list):
-  """What a generator is called with: ``z`` alone, or ``[z, labels]`` for a
-  conditional one (the lists the functions above return)."""
-  return inputs if len(inputs) > 1 else inputs[0]
+def step_batch(config: TrainConfig, step, real_images=None) -> dict:
+  """What the step ``step`` consumes, made by the loop: ``latents`` (the
+  global batch of generator inputs) and, when ``real_images`` is given (the
+  adversarial method), ``real``."""
+  batch = {"latents": step_latents(config, step)}
+  if real_images is not None:
+    batch["real"] = real_batch(config, real_images, step)
+  return batch

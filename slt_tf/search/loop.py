@@ -22,21 +22,22 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import cache
-from slt_tf import data
+from slt_tf.config import TrainConfig
+from slt_tf.data import cache
+from slt_tf.data import datasets
+from slt_tf.errors import RunError
 from slt_tf import features as features_lib
 from slt_tf import fileio
 from slt_tf import generators
+from slt_tf.generators import inputs as inputs_lib
 from slt_tf import runtime
-from slt_tf import workdir
-from slt_tf.config import TrainConfig
-from slt_tf.errors import RunError
 from slt_tf.search import distribution
 from slt_tf.search import finetune
 from slt_tf.search import latents as latents_lib
 from slt_tf.search import state as state_lib
 from slt_tf.search import step as step_lib
 from slt_tf.search import summaries
+from slt_tf import workdir
 
 
 class StopRequest:
@@ -76,11 +77,11 @@ def check_inputs(config: TrainConfig) -> None:
   """Fails fast, before any work, on a dataset or weights that cannot work.
 
   Raises:
-    data.DataError, features.WeightsError: naming the flag and what is wrong.
+    datasets.DataError, features.WeightsError: naming the flag and what is wrong.
   """
-  data.check(config.dataset, config.split, config.data_dir, config.download)
+  datasets.check(config.dataset, config.split, config.data_dir, config.download)
   if config.features == "classifier" and not config.feature_weights:
-    data.load(config.dataset, config.resolution, config.split,
+    datasets.load(config.dataset, config.resolution, config.split,
               config.data_dir, with_labels=True)  # Fails without labels.
   else:
     features_lib.check_weights(config.features, config.feature_weights)
@@ -101,7 +102,7 @@ def run(config: TrainConfig, flags_text: str = "",
     A summary: final step, last metrics, parameter counts, paths.
 
   Raises:
-    RunError, data.DataError, features.WeightsError: the run cannot start; the
+    RunError, datasets.DataError, features.WeightsError: the run cannot start; the
       message names the flag or file.
   """
   strategy = distribution.make_strategy(config)  # First: it may configure logical devices.
@@ -143,8 +144,10 @@ def run(config: TrainConfig, flags_text: str = "",
                  config.workdir)
 
   train_step = step_lib.train_step_fn(config, strategy, state)
-  latents = latents_lib.generator_input(latents_lib.fixed_latents(config))
-  sample_fn = tf.function(lambda: state.generator(latents, training=False))
+  real_images = state.real_images if config.method_spec.adversarial else None
+  grid_latents = inputs_lib.generator_input(latents_lib.fixed_latents(config))
+  sample_fn = tf.function(
+      lambda: state.generator(grid_latents, training=False))
   writer = (tf.summary.create_file_writer(
       os.path.join(config.workdir, "tensorboard")) if chief
             else tf.summary.create_noop_writer())
@@ -166,7 +169,8 @@ def run(config: TrainConfig, flags_text: str = "",
   with stop.installed():
     while step < config.train_steps and not stop.signal:
       try:
-        out = train_step()
+        out = train_step(latents_lib.step_batch(
+            config, state.step, real_images))
       except distribution.PEER_ERRORS as e:
         if strategy.num_replicas_in_sync == 1 and config.strategy != (
             "multi_worker"):

@@ -8,15 +8,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import data
-from slt_tf import features as features_lib
-from slt_tf import generators
-from slt_tf import images as images_lib
-from slt_tf import losses
-from slt_tf import real_stats
 from slt_tf.config import TrainConfig
+from slt_tf.data import datasets
+from slt_tf.data import images as images_lib
+from slt_tf.data import real_stats
+from slt_tf import features as features_lib
 from slt_tf.features import classifier
+from slt_tf import generators
 from slt_tf.search import finetune
+from slt_tf.search import losses
 
 
 @dataclasses.dataclass
@@ -131,7 +131,7 @@ def real_images_in_memory(config: TrainConfig,
   at 2.4 GB (``max_real_images`` caps it).
   """
   if array is None:
-    source = data.load(config.dataset, config.resolution, config.split,
+    source = datasets.load(config.dataset, config.resolution, config.split,
                        config.data_dir)
     ds = source.dataset
     if config.max_real_images:

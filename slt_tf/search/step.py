@@ -2,14 +2,17 @@
 
 import tensorflow as tf
 
-from slt_tf import layers
 from slt_tf.config import TrainConfig
-from slt_tf.search import latents as latents_lib
+from slt_tf.generators import inputs as inputs_lib
 from slt_tf.search.state import State
+from slt_tf.ticket import layers
 
 
 def train_step_fn(config: TrainConfig, strategy, state: State):
-  """The compiled search step: one update of what the method trains.
+  """The compiled search step ``train_step(batch)``: one update of what the
+  method trains, from the batch the loop made
+  (``slt_tf.search.latents.step_batch``: ``latents``, and ``real`` for the
+  adversarial method). It reads and updates ``state`` and nothing else.
 
   Every method returns the moment-matching metrics (``loss``, ``loss_mean``,
   ``loss_var``, ``mean_mse``, ``var_mse``), so that their curves compare;
@@ -33,7 +36,7 @@ def train_step_fn(config: TrainConfig, strategy, state: State):
 
   def replica_step(inputs, real):
     local = local_part(inputs)
-    local = latents_lib.generator_input(local)
+    local = inputs_lib.generator_input(local)
     if global_scope:
       layers.update_global_thresholds(generator)
     if not method.trains:
@@ -63,11 +66,9 @@ def train_step_fn(config: TrainConfig, strategy, state: State):
     return dict(metrics, loss=loss)
 
   @tf.function
-  def train_step():
-    inputs = latents_lib.step_latents(config, state.step)
-    real = (latents_lib.real_batch(config, state.real_images, state.step)
-            if method.adversarial else tf.zeros([]))
-    metrics = strategy.run(replica_step, args=(inputs, real))
+  def train_step(batch: dict):
+    real = batch["real"] if method.adversarial else tf.zeros([])
+    metrics = strategy.run(replica_step, args=(batch["latents"], real))
     state.step.assign_add(1)
     if method.adversarial:  # A per-replica quantity: average it.
       metrics = {k: (strategy.reduce("MEAN", v, axis=None)

@@ -8,10 +8,10 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import images
-from slt_tf import layers
 from slt_tf.config import TrainConfig
+from slt_tf.data import images
 from slt_tf.search.state import State
+from slt_tf.ticket import layers
 
 
 class MaskMonitor:

@@ -24,7 +24,7 @@ def run_train(*args, cwd=REPO):
 def tiny_flags(workdir, *extra):
   """The demo flagfile shrunk to seconds: width 4, 256 real images, batch 8."""
   return ("--flagfile=configs/demo.cfg", f"--workdir={workdir}", "--width=4",
-          "--num_samples=6", "--max_real_images=256", "--batch_size=8",
+          "--grid_size=6", "--max_real_images=256", "--batch_size=8",
           "--log_every=2", "--sample_every=2", "--checkpoint_every=2",
           f"--data_dir={testutil.data_dir()}",
           f"--cache_dir={testutil.shared_dir('cache')}", *extra)
@@ -224,7 +224,7 @@ class TrainEntryPointTest(tf.test.TestCase, parameterized.TestCase):
   @parameterized.parameters(
       ("--keep_ratio=0", "--keep_ratio"), ("--keep_ratio=1.5", "--keep_ratio"),
       ("--arch=dcgan", "--arch"), ("--resolution=48", "--resolution"),
-      ("--mode=sparse", "--mode"), ("--num_classes=3", "--num_classes"),
+      ("--method=sparse", "--method"), ("--num_classes=3", "--num_classes"),
       ("--batch_size=1", "--batch_size"), ("--train_steps=0", "--train_steps"),
       ("--features=alexnet", "--features"), ("--feature_bn=none",
                                              "--feature_bn"),

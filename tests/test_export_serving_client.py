@@ -20,8 +20,8 @@ import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
-from slt_tf import export_lib
-from slt_tf import serving_client
+from slt_tf.export import saved_model
+from slt_tf.export import serving_client
 from slt_tf import train_lib
 from slt_tf import workdir as workdir_lib
 import testutil
@@ -46,10 +46,10 @@ class ServingClientTest(tf.test.TestCase):
     config = testutil.tiny_config(os.path.join(base, "run"), train_steps=1)
     if not os.path.exists(os.path.join(config.workdir, "result.json")):
       train_lib.run(config)
-    frozen = export_lib.freeze(workdir_lib.restore_generator(config))
-    cls.model_dir = export_lib.export_saved_model(
+    frozen = saved_model.freeze(workdir_lib.restore_generator(config))
+    cls.model_dir = saved_model.export_saved_model(
         frozen, config, base, "demo",
-        export_lib.next_version(os.path.join(base, "demo")))
+        saved_model.next_version(os.path.join(base, "demo")))
     cls.loaded = tf.saved_model.load(cls.model_dir)
 
   def testExampleRequestBodies_RunThroughTheSignatures(self):
@@ -105,7 +105,7 @@ class ServingClientTest(tf.test.TestCase):
 
       out = os.path.join(self.get_temp_dir(), "grid.png")
       result = testutil.run_module(
-          "slt_tf.serving_client", f"--rest={url}", "--model=demo",
+          "slt_tf.export.serving_client", f"--rest={url}", "--model=demo",
           "--num_images=4", f"--out={out}")
       self.assertEqual(result.returncode, 0, result.stderr[-2000:])
       grid = tf.io.decode_png(open(out, "rb").read())

@@ -1,5 +1,4 @@
-"""Export of a found ticket: a frozen TF Serving SavedModel, and the compact
-ticket (architecture config + seeds + bit-packed masks + batch-norm statistics).
+"""The frozen ticket as a TF Serving SavedModel.
 
 ``freeze(generator)`` rebuilds the generator with every masked layer in
 ``frozen`` mode holding the plain kernel ``W * M`` (spectral normalisation baked
@@ -11,14 +10,9 @@ with two signatures:
   conditional BigGAN) -> ``images`` uint8 [None, H, W, 3];
 * ``sample``: ``num_images`` int32 [] and ``seed`` int64 [] -> ``images``.
 
-A strong ticket is fully described by its random seeds and its masks: the
-frozen weights are a stateless function of (architecture config, seed).
-``write_ticket`` stores exactly that (plus batch-norm statistics and spectral
-norm vectors) and ``read_ticket`` rebuilds a generator whose frozen export is
-bit-identical to the one exported from the checkpoint.
+The compact ticket (seeds and masks) is ``slt_tf.export.compact``.
 """
 
-import io
 import os
 import re
 import shutil
@@ -28,14 +22,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import errors
-from slt_tf import fileio
-from slt_tf import generators
-from slt_tf import images as images_lib
-from slt_tf import layers
 from slt_tf.config import TrainConfig
+from slt_tf.data import images as images_lib
+from slt_tf import errors
+from slt_tf.generators import inputs as inputs_lib
+from slt_tf.ticket import layers
 
-TICKET_FORMAT = "slt_tf.ticket/1"
 _MASKED_STATE = ("kernel", "scores", "bias", "bias_scores", "score_threshold")
 
 
@@ -152,7 +144,7 @@ def export_saved_model(frozen: keras.Model, config: TrainConfig,
   conditional = bool(config.num_classes)
 
   def generate(z, label=None):
-    inputs = [z, label] if conditional else z
+    inputs = inputs_lib.generator_input([z, label] if conditional else [z])
     return {"images": images_lib.to_uint8(frozen(inputs, training=False))}
 
   z_spec = tf.TensorSpec([None, nz], tf.float32, name="z")
@@ -165,14 +157,10 @@ def export_saved_model(frozen: keras.Model, config: TrainConfig,
   @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="num_images"),
                                 tf.TensorSpec([], tf.int64, name="seed")])
   def sample(num_images, seed):
-    key = tf.stack([seed, tf.constant(0, tf.int64)])
-    z = tf.random.stateless_normal(tf.stack([num_images, nz]), seed=key)
-    if conditional:
-      label = tf.random.stateless_uniform(
-          tf.reshape(num_images, [1]), seed=key + [0, 1],
-          maxval=config.num_classes, dtype=tf.int32)
-      return generate(z, label)
-    return generate(z)
+    # Drawn as the search and the evaluator draw theirs (one function).
+    drawn = inputs_lib.latent_batch(num_images, nz, config.num_classes,
+                                    tf.stack([seed, tf.constant(0, tf.int64)]))
+    return generate(*drawn)
 
   # A plain module tracking the underlying tf.Variables once: Keras's
   # ExportArchive stores every variable twice (its own copy and the Keras
@@ -190,87 +178,6 @@ def export_saved_model(frozen: keras.Model, config: TrainConfig,
   finally:
     shutil.rmtree(staging, ignore_errors=True)
   return final
-
-
-# -- compact ticket ---------------------------------------------------------
-
-
-def write_ticket(generator: keras.Model, config: TrainConfig, path: str) -> dict:
-  """Writes the compact ticket of ``generator`` to ``path`` atomically.
-
-  Holds the run's configuration (hence the seeds), every ticket layer's kernel
-  and bias masks bit-packed, and the remaining state that is not a function of
-  the seed (batch-norm moving statistics, spectral-norm vectors).
-
-  Returns:
-    {"bytes": size of the file, "dense_bytes": float32 size of the masked
-    layers' kernels and biases, "masked_layers": count}.
-  """
-  if config.ticket.mode != "ticket":
-    raise ExportError("ticket_path: a dense-mode run trained its weights; "
-                      "only a ticket is described by seeds and masks")
-  arrays = {"format": np.array(TICKET_FORMAT),
-            "config": np.array(config.to_json())}
-  for i, layer in enumerate(layers.masked_layers(generator)):
-    if not layer.is_ticket:
-      continue  # Frozen whole (first_dense/last_dense): a function of the seed.
-    arrays[f"mask/{i}"] = np.packbits(np.asarray(layer.mask()).ravel() > 0)
-    if layer.bias_scores is not None:
-      arrays[f"bias_mask/{i}"] = np.packbits(
-          np.asarray(layer.bias_mask()).ravel() > 0)
-  for variable in seed_independent_variables(generator):
-    arrays[f"state/{variable.path}"] = np.asarray(variable)
-  buffer = io.BytesIO()
-  np.savez_compressed(buffer, **arrays)
-  fileio.write_atomic(path, buffer.getvalue())
-  dense_bytes = 4 * generators.prunable_parameter_count(generator)["total"]
-  return {"bytes": len(buffer.getvalue()), "dense_bytes": dense_bytes,
-          "masked_layers": len(layers.masked_layers(generator))}
-
-
-def read_ticket(path: str) -> Tuple[keras.Model, TrainConfig, dict]:
-  """Rebuilds (generator, config, masks) from a compact ticket file.
-
-  The generator's frozen weights are redrawn from the config's seed; the
-  masks are those stored. Pass both to ``freeze``.
-
-  Raises:
-    ExportError: naming the file, when it is missing, corrupted, of another
-      format, or does not fit the architecture it names.
-  """
-  try:
-    with np.load(path, allow_pickle=False) as stored:
-      arrays = {k: stored[k] for k in stored.files}
-  except Exception as e:  # pylint: disable=broad-except
-    raise ExportError(f"ticket: {path} is not a readable ticket file ({e})"
-                      ) from None
-  if str(arrays.get("format", "")) != TICKET_FORMAT:
-    raise ExportError(f"ticket: {path} is not a {TICKET_FORMAT} file")
-  try:
-    config = TrainConfig.from_json(str(arrays["config"]))
-    generator = generators.build(config.arch, **config.generator_kwargs())
-    masks = {}
-    for i, layer in enumerate(layers.masked_layers(generator)):
-      if not layer.is_ticket:
-        continue
-      kernel_mask = _unpack(arrays[f"mask/{i}"], layer.kernel.shape)
-      bias_mask = (_unpack(arrays[f"bias_mask/{i}"], layer.bias.shape)
-                   if layer.bias_scores is not None else None)
-      masks[layer.path] = (kernel_mask, bias_mask)
-    for variable in seed_independent_variables(generator):
-      variable.assign(arrays[f"state/{variable.path}"])
-  except (KeyError, ValueError) as e:
-    raise ExportError(f"ticket: {path} does not describe a valid generator "
-                      f"({e})") from None
-  return generator, config, masks
-
-
-def _unpack(packed, shape) -> np.ndarray:
-  n = int(np.prod(shape))
-  bits = np.unpackbits(packed)
-  if bits.size < n or bits.size - n >= 8:
-    raise ValueError(f"mask of {bits.size} bits for a tensor of {n}")
-  return bits[:n].reshape(tuple(shape)).astype(np.float32)
 
 
 def describe_export(path: str) -> dict:

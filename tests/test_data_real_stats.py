@@ -5,10 +5,10 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import cache
-from slt_tf import data
+from slt_tf.data import cache
+from slt_tf.data import datasets
+from slt_tf.data import real_stats
 from slt_tf import features
-from slt_tf import real_stats
 from slt_tf.features import classifier
 import testutil
 
@@ -35,21 +35,21 @@ class CacheTest(tf.test.TestCase):
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
-    path, _ = classifier.ensure_trained(data.EMBEDDED, 32, 0,
+    path, _ = classifier.ensure_trained(datasets.EMBEDDED, 32, 0,
                                         testutil.shared_dir("cache"),
                                         testutil.data_dir())
     cls.extractor = features.build("classifier", 32, path)
 
   def stats(self, cache_dir, max_images=40, batch_size=16):
     return real_stats.load_or_compute(
-        self.extractor, data.EMBEDDED, 32, "train", batch_size, cache_dir,
+        self.extractor, datasets.EMBEDDED, 32, "train", batch_size, cache_dir,
         testutil.data_dir(), max_images)
 
   def testComputedThenCached_EqualNumPyOverAllFeatures(self):
     cache_dir = self.get_temp_dir()
     mean, var, key = self.stats(cache_dir)
-    images = data.load(data.EMBEDDED, 32, "train", testutil.data_dir())
-    x = next(iter(data.batched(images.dataset, 40)))
+    images = datasets.load(datasets.EMBEDDED, 32, "train", testutil.data_dir())
+    x = next(iter(datasets.batched(images.dataset, 40)))
     f = self.extractor.model(x).numpy().astype(np.float64)
     self.assertAllClose(mean, f.mean(0), rtol=1e-5, atol=1e-6)
     self.assertAllClose(var, f.var(0, ddof=1), rtol=1e-4, atol=1e-6)

@@ -12,18 +12,18 @@ ticket arguments:
 * ``mask_scope``: ``"layer"`` (exact top-k per tensor, the default) or
   ``"global"`` (one threshold shared by all layers of a model, set with
   ``update_global_thresholds``; the authors' ``global_ep``).
-* ``weight_init`` / ``score_init``: see ``slt_tf.initializers``.
+* ``weight_init`` / ``score_init``: see ``slt_tf.ticket.initializers``.
 * ``mask_bias``: biases get their own scores and mask at the same keep ratio.
 * ``seed``: integer; the kernel, bias and score tensors are drawn statelessly from
   ``(seed, stream)``, so the layer's random weights are a function of its config.
-* ``selection``: the top-k algorithm, ``slt_tf.masking.SELECTION_METHODS``
+* ``selection``: the top-k algorithm, ``slt_tf.ticket.masking.SELECTION_METHODS``
   (``"auto"``: the fastest exact one for the tensor and context).
 * ``spectral_norm``: divide the effective kernel ``W * M`` by its largest singular
   value, estimated by power iteration (BigGAN, SNGAN's discriminator). The
   iteration vector is a non-trainable variable updated in training calls.
 
 The forward pass uses ``W * M``; the backward pass is straight-through
-(``slt_tf.masking``), so ``dL/dscores = dL/d(W*M) * W * sign(scores)``.
+(``slt_tf.ticket.masking``), so ``dL/dscores = dL/d(W*M) * W * sign(scores)``.
 """
 
 from typing import List, Optional
@@ -32,8 +32,8 @@ import keras
 from keras import ops
 import tensorflow as tf
 
-from slt_tf import initializers
-from slt_tf import masking
+from slt_tf.ticket import initializers
+from slt_tf.ticket import masking
 
 MODES = ("ticket", "dense", "frozen")
 MASK_SCOPES = ("layer", "global")
@@ -360,7 +360,7 @@ def update_global_thresholds(model_or_layers, keep_ratio: Optional[float] = None
     model_or_layers: a model, a layer, or a list of them.
     keep_ratio: fraction of all scores kept; defaults to the layers' own
       keep_ratio, which must then agree.
-    method: selection algorithm, see ``slt_tf.masking.SELECTION_METHODS``.
+    method: selection algorithm, see ``slt_tf.ticket.masking.SELECTION_METHODS``.
 
   Returns:
     The threshold (float32 scalar).

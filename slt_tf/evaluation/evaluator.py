@@ -18,17 +18,17 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import cache
-from slt_tf import data
+from slt_tf.config import TrainConfig
+from slt_tf.data import cache
+from slt_tf.data import datasets
+from slt_tf.data import images as images_lib
+from slt_tf.errors import RunError
+from slt_tf.evaluation import backbones
+from slt_tf.evaluation import metrics
 from slt_tf import fileio
-from slt_tf import images as images_lib
-from slt_tf import metrics
+from slt_tf.generators import inputs as inputs_lib
 from slt_tf import runtime
 from slt_tf import workdir as workdir_lib
-from slt_tf.errors import RunError
-from slt_tf.search import latents as latents_lib
-from slt_tf.config import TrainConfig
-from slt_tf.features import backbones
 
 _EVAL_SEED = 0xE7A1
 
@@ -79,7 +79,7 @@ class Evaluator:
     self.backbone = backbones.build(name, config.resolution, backbone_weights,
                                     config.dataset, cache_dir,
                                     config.data_dir)
-    real = data.load(config.dataset, config.resolution, split,
+    real = datasets.load(config.dataset, config.resolution, split,
                      config.data_dir)
     self.n = min(num_samples, real.count)
     key = {"kind": "real_activations", "dataset": config.dataset,
@@ -90,7 +90,7 @@ class Evaluator:
     if cached is None:
       start = time.time()
       acts, _ = backbones.activations(
-          self.backbone, data.batched(real.dataset.take(self.n), batch_size))
+          self.backbone, datasets.batched(real.dataset.take(self.n), batch_size))
       cache.save(path, key, {"activations": acts})
       logging.info("real activations: %d %s/%s images through %s in %.1f s, "
                    "cached in %s", self.n, config.dataset, split,
@@ -112,10 +112,10 @@ class Evaluator:
     sample = self._sample
     for start in range(0, self.n, self.batch_size):
       b = min(self.batch_size, self.n - start)
-      inputs = latents_lib.latent_batch(
+      inputs = inputs_lib.latent_batch(
           b, config.latent_size, config.num_classes,
           tf.constant([self.seed ^ _EVAL_SEED, start], tf.int64))
-      images = sample(latents_lib.generator_input(inputs))
+      images = sample(inputs_lib.generator_input(inputs))
       if self.grayscale:
         images = tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(images))
       yield images
@@ -211,7 +211,7 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
     saved_model: evaluate this exported SavedModel of the run instead of a
       checkpoint (see ``SavedModelGenerator``).
     split: the real split; default: the report split of
-      ``data.held_out_splits``, never the one the search selected on.
+      ``datasets.held_out_splits``, never the one the search selected on.
     **evaluator_kwargs: ``Evaluator`` arguments (num_samples, backbone, ...).
 
   Returns:
@@ -226,7 +226,7 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
     generator = workdir_lib.restore_generator(config, path)
     step = workdir_lib.checkpoint_step(path)
   if split is None:
-    split = data.held_out_splits(config.dataset, config.data_dir).report
+    split = datasets.held_out_splits(config.dataset, config.data_dir).report
   evaluator = Evaluator(config, split, **evaluator_kwargs)
   result = {"metrics": evaluator.evaluate(generator), "checkpoint": path,
             "step": step, "split": split, "backbone": evaluator.backbone.name,
@@ -240,61 +240,3 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
     prefix = f"{prefix or f'step_{step:07d}'}_gray"
   result["path"] = write_result(workdir, split, step, result, prefix)
   return result
-
-
-class BestKeeper:
-  """A search hook: evaluates on the selection split every ``every`` steps
-  and keeps the best checkpoint.
-
-  The best generator (lowest FID on ``data.held_out_splits(...).selection``)
-  is written to ``WORKDIR/best/ckpt-STEP`` and named in ``best/best.json``;
-  the report split is never looked at here. The loop (``slt_tf.search.loop``)
-  calls ``begin(state)`` once its state is built, then the keeper with the
-  step; evaluation never imports the loop.
-  """
-
-  def __init__(self, config: TrainConfig):
-    self.config, self.every = config, config.eval_every
-    self.split = data.held_out_splits(config.dataset,
-                                      config.data_dir).selection
-    self.directory = os.path.join(config.workdir, workdir_lib.BEST)
-    self.state = self.evaluator = self.key = self.best = None
-
-  def begin(self, state) -> None:
-    """Builds the evaluator (backbone, real activations) for ``state``'s
-    generator and reads the best checkpoint kept so far."""
-    config = self.config
-    self.state = state
-    self.evaluator = Evaluator(
-        config, self.split, config.eval_samples, config.eval_backbone,
-        config.eval_backbone_weights, config.cache_dir)
-    self.key = metric_name("fid", self.evaluator.backbone.name,
-                           self.evaluator.n)
-    best_json = workdir_lib.best_record_path(self.config.workdir)
-    if os.path.exists(best_json):
-      with open(best_json) as f:
-        self.best = json.load(f)
-
-  def __call__(self, step: int) -> None:
-    values = self.evaluator.evaluate(self.state.generator)
-    write_result(self.config.workdir, self.split, step, {
-        "metrics": values, "step": step, "split": self.split,
-        "backbone": self.evaluator.backbone.name, "n": self.evaluator.n})
-    value = values[self.key]
-    if self.best is not None and not value < self.best["value"]:
-      return
-    name = f"ckpt-{step}"
-    tf.train.Checkpoint(generator=self.state.generator,
-                        step=self.state.step).write(
-                            os.path.join(self.directory, name))
-    previous = self.best["checkpoint"] if self.best else None
-    self.best = {"checkpoint": name, "step": step, "metric": self.key,
-                 "value": value, "split": self.split}
-    fileio.write_json(workdir_lib.best_record_path(self.config.workdir),
-                      self.best)
-    if previous and previous != name:
-      for path in tf.io.gfile.glob(os.path.join(self.directory,
-                                                previous + ".*")):
-        tf.io.gfile.remove(path)
-    logging.info("step %d: new best %s %.4g on %s, saved in %s", step,
-                 self.key, value, self.split, self.directory)

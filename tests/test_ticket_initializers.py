@@ -1,4 +1,4 @@
-"""Tests for slt_tf.initializers: each scheme's statistics and reproducibility."""
+"""Tests for slt_tf.ticket.initializers: each scheme's statistics and reproducibility."""
 
 import math
 
@@ -6,8 +6,8 @@ from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import initializers
-from slt_tf import layers
+from slt_tf.ticket import initializers
+from slt_tf.ticket import layers
 
 SHAPE = (3, 3, 64, 128)  # fan_in 576, 73,728 draws: tight statistics
 FAN = 3 * 3 * 64

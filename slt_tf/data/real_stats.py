@@ -2,7 +2,7 @@
 
 The mean and unbiased variance of the extractor's features over the training
 set are computed once, batch by batch (Chan et al.'s pairwise update in float64,
-so no feature matrix is ever held), and cached by ``slt_tf.cache`` under a key
+so no feature matrix is ever held), and cached by ``slt_tf.data.cache`` under a key
 of everything they depend on: dataset, split, resolution, extractor, weights
 digest, batch-norm mode, batch size (batch-statistics batch norm depends on it)
 and image count. A cache entry with another key is never reused.
@@ -15,8 +15,8 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import cache
-from slt_tf import data
+from slt_tf.data import cache
+from slt_tf.data import datasets
 
 
 def stream_moments(batches, feature_fn, total: Optional[int] = None,
@@ -72,7 +72,7 @@ def load_or_compute(extractor, dataset: str, resolution: int, split: str,
   Returns:
     (mean float32, variance float32, key with the image count).
   """
-  images = data.load(dataset, resolution, split, data_dir)
+  images = datasets.load(dataset, resolution, split, data_dir)
   count = images.count if max_images <= 0 else min(max_images, images.count)
   key = {"kind": "real_stats", "dataset": dataset, "split": split,
          "resolution": resolution, "batch_size": batch_size, "count": count,
@@ -84,7 +84,7 @@ def load_or_compute(extractor, dataset: str, resolution: int, split: str,
     return cached["mean"], cached["variance"], key
   logging.info("real statistics: computing over %d %s/%s images with %s",
                count, dataset, split, extractor.describe())
-  ds = data.batched(images.dataset.take(count), batch_size)
+  ds = datasets.batched(images.dataset.take(count), batch_size)
   fn = tf.function(lambda x: extractor.model(x, training=False))
   start = time.time()
   mean, variance, seen = stream_moments(ds, fn, count)

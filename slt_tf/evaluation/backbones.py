@@ -10,7 +10,7 @@
   its hidden layer, and logits for the Inception score.
 
 Numbers from different backbones are never comparable; every metric name
-carries its backbone (``slt_tf.evaluate_lib.metric_name``).
+carries its backbone (``slt_tf.evaluation.evaluator.metric_name``).
 """
 
 import dataclasses
@@ -20,8 +20,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import cache
-from slt_tf import data
+from slt_tf.data import cache
+from slt_tf.data import datasets
 from slt_tf import errors
 from slt_tf.features import classifier
 
@@ -57,11 +57,11 @@ class Backbone:
 
 def default_backbone(dataset: str) -> str:
   """``digits`` for the embedded default, ``inception`` otherwise."""
-  return "digits" if dataset == data.EMBEDDED else "inception"
+  return "digits" if dataset == datasets.EMBEDDED else "inception"
 
 
 def build(name: str, resolution: int, weights: Optional[str] = None,
-          dataset: str = data.EMBEDDED, cache_dir: Optional[str] = None,
+          dataset: str = datasets.EMBEDDED, cache_dir: Optional[str] = None,
           data_dir: Optional[str] = None) -> Backbone:
   """Builds a backbone (see the module doc).
 
@@ -75,7 +75,7 @@ def build(name: str, resolution: int, weights: Optional[str] = None,
       path, _ = classifier.ensure_trained(
           dataset, resolution, EVALUATOR_SEED, cache_dir or cache.default_dir(),
           data_dir, classifier.EVALUATOR)
-    except data.DataError as e:
+    except datasets.DataError as e:
       raise BackboneError(f"backbone: 'digits' needs a labelled dataset ({e})"
                           ) from None
     logits, features = classifier.load_networks(path, resolution,

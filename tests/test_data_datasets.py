@@ -6,14 +6,14 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import data
-from slt_tf import embedded_mnist
+from slt_tf.data import datasets
+from slt_tf.data import embedded_mnist
 import testutil
 
 
 def collect(images):
   xs, ys = [], []
-  for x, y in data.batched(images.dataset, 500):
+  for x, y in datasets.batched(images.dataset, 500):
     xs.append(x.numpy())
     ys.append(y.numpy())
   return np.concatenate(xs), np.concatenate(ys)
@@ -22,9 +22,9 @@ def collect(images):
 class EmbeddedMnistTest(tf.test.TestCase):
 
   def testSplits_400And100PerClassFromTheMlxtendFile(self):
-    train = data.load(data.EMBEDDED, 32, "train", testutil.data_dir(),
+    train = datasets.load(datasets.EMBEDDED, 32, "train", testutil.data_dir(),
                       with_labels=True)
-    test = data.load(data.EMBEDDED, 32, "test", testutil.data_dir(),
+    test = datasets.load(datasets.EMBEDDED, 32, "test", testutil.data_dir(),
                      with_labels=True)
     self.assertEqual((train.count, test.count, train.num_classes),
                      (4000, 1000, 10))
@@ -48,8 +48,8 @@ class EmbeddedMnistTest(tf.test.TestCase):
     self.assertAllEqual(x_train[..., 0], x_train[..., 2])
 
   def testResolution64_UpsampledToTheRequestedSize(self):
-    images = data.load(data.EMBEDDED, 64, "test", testutil.data_dir())
-    batch = next(iter(data.batched(images.dataset, 4)))
+    images = datasets.load(datasets.EMBEDDED, 64, "test", testutil.data_dir())
+    batch = next(iter(datasets.batched(images.dataset, 4)))
     self.assertEqual(batch.shape, (4, 64, 64, 3))
     self.assertBetween(float(tf.reduce_min(batch)), -1.0, -0.99)
     self.assertLessEqual(float(tf.reduce_max(batch)), 1.0)
@@ -71,7 +71,7 @@ class FolderTest(tf.test.TestCase):
     self.write(os.path.join(root, "b", "gray.png"), gray)
     with open(os.path.join(root, "notes.txt"), "w") as f:
       f.write("not an image")
-    images = data.load(f"folder:{root}", 32)
+    images = datasets.load(f"folder:{root}", 32)
     self.assertEqual(images.count, 2)
     wide, grey = [x.numpy() for x in images.dataset]  # Sorted by path.
     self.assertEqual(wide.shape, (32, 32, 3))
@@ -79,30 +79,30 @@ class FolderTest(tf.test.TestCase):
     self.assertAllClose(grey, np.full((32, 32, 3), 51 / 127.5 - 1), atol=1e-3)
 
   def testMissingOrEmptyFolder_DataErrorNamingIt(self):
-    with self.assertRaisesRegex(data.DataError, "^dataset folder:.*no such"):
-      data.load("folder:/nonexistent/images", 32)
+    with self.assertRaisesRegex(datasets.DataError, "^dataset folder:.*no such"):
+      datasets.load("folder:/nonexistent/images", 32)
     empty = self.get_temp_dir()
-    with self.assertRaisesRegex(data.DataError, "no images"):
-      data.check(f"folder:{empty}")
-    with self.assertRaisesRegex(data.DataError, "no labels"):
-      data.load(f"folder:{empty}", 32, with_labels=True)
+    with self.assertRaisesRegex(datasets.DataError, "no images"):
+      datasets.check(f"folder:{empty}")
+    with self.assertRaisesRegex(datasets.DataError, "no labels"):
+      datasets.load(f"folder:{empty}", 32, with_labels=True)
 
 
 class TfdsTest(tf.test.TestCase):
 
   def testUnpreparedDataset_FailsAtOnceSayingHowToPrepareIt(self):
     start = time.time()
-    with self.assertRaisesRegex(data.DataError,
+    with self.assertRaisesRegex(datasets.DataError,
                                 "^dataset 'celeb_a' is not prepared.*"
                                 "tfds build celeb_a.*--download"):
-      data.check("celeb_a", data_dir=self.get_temp_dir())
+      datasets.check("celeb_a", data_dir=self.get_temp_dir())
     self.assertLess(time.time() - start, 10)
 
   def testUnknownNameOrSplit_DataError(self):
-    with self.assertRaisesRegex(data.DataError, "not a TFDS dataset"):
-      data.check("no_such_dataset_xyz", data_dir=self.get_temp_dir())
-    with self.assertRaisesRegex(data.DataError, "no split 'validation'"):
-      data.check(data.EMBEDDED, "validation", testutil.data_dir())
+    with self.assertRaisesRegex(datasets.DataError, "not a TFDS dataset"):
+      datasets.check("no_such_dataset_xyz", data_dir=self.get_temp_dir())
+    with self.assertRaisesRegex(datasets.DataError, "no split 'validation'"):
+      datasets.check(datasets.EMBEDDED, "validation", testutil.data_dir())
 
 
 if __name__ == "__main__":

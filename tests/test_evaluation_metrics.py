@@ -4,7 +4,7 @@ import numpy as np
 from scipy import linalg
 import tensorflow as tf
 
-from slt_tf import metrics
+from slt_tf.evaluation import metrics
 import tfgan_oracle
 
 

@@ -1,62 +1,11 @@
-"""The reproduction study's plumbing, end to end on a tiny budget."""
+"""End-to-end tests of ``python -m slt_tf.study`` (real subprocesses, real files)."""
 
-import json
 import os
 
-import numpy as np
 import tensorflow as tf
 
-from slt_tf import study_lib
 import testutil
-
-
-def strict_json(path):
-  def refuse(name):
-    raise ValueError(f"{path} holds {name}, which is not JSON")
-  with open(path) as f:
-    return json.loads(f.read(), parse_constant=refuse)
-
-
-class SummaryTest(tf.test.TestCase):
-
-  def testSummary_MeanAndSampleStdPerMethodAndKeepRatio(self):
-    rng = np.random.RandomState(0)
-    rows = [dict(method=m, keep_ratio=k, seed=s, steps=5,
-                 **{name: float(rng.rand()) for name in study_lib.METRICS})
-            for m, k in (("ticket", 0.1), ("ticket", 0.5), ("dense", 1.0))
-            for s in range(3)]
-    entries = {(e["method"], e["keep_ratio"]): e
-               for e in study_lib.summary(rows)}
-    for (method, keep), entry in entries.items():
-      fids = [r["fid"] for r in rows
-              if r["method"] == method and r["keep_ratio"] == keep]
-      self.assertAllClose(entry["fid"], np.mean(fids))
-      self.assertAllClose(entry["fid_std"], np.std(fids, ddof=1))
-      self.assertEqual(entry["seeds"], 3)
-    # Ticket rows come before the baselines, in METHODS order.
-    self.assertEqual([e["method"] for e in study_lib.summary(rows)],
-                     ["ticket", "ticket", "dense"])
-
-  def testTargets_RatiosAndVerdicts(self):
-    entries = [dict(method="ticket", keep_ratio=0.1, fid=21.0),
-               dict(method="dense", keep_ratio=1.0, fid=20.0),
-               dict(method="random_mask", keep_ratio=0.1, fid=50.0)]
-    close, random = study_lib.targets(entries)
-    self.assertTrue(close["met"])
-    self.assertIn("1.050", close["measured"])
-    self.assertFalse(random["met"])  # 50 / 21 < 3.
-    self.assertIn("2.38", random["measured"])
-    self.assertIsNone(study_lib.targets(entries[:1])[0]["met"])
-
-  def testSettings_SeedsOutermostAndBaselinesAtTheirKeepRatio(self):
-    plan = study_lib.settings([0.1, 0.5], ["dense", "random_mask"], 0.1,
-                              [0, 1])
-    self.assertEqual([s.name for s in plan[:4]],
-                     ["ticket_k0.1_s0", "ticket_k0.5_s0", "dense_k1_s0",
-                      "random_mask_k0.1_s0"])
-    self.assertLen(plan, 8)
-    with self.assertRaisesRegex(ValueError, "^baselines must be"):
-      study_lib.settings([0.1], ["finetune"], 0.1, [0])
+from testutil import strict_json
 
 
 class StudyCommandTest(tf.test.TestCase):

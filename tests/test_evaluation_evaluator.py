@@ -1,28 +1,20 @@
-"""Evaluation: the evaluate library and CLI, best-checkpoint selection, the
-backbones, and the keep-ratio sweep, on tiny searches of the embedded digits."""
+"""Evaluation: the evaluator and the evaluate CLI, best-checkpoint selection
+and the backbones, on tiny searches of the embedded digits."""
 
-import json
 import os
 
 import keras
 from tensorboard.backend.event_processing import event_accumulator
 import tensorflow as tf
 
-from slt_tf import data
-from slt_tf import evaluate_lib
-from slt_tf import train_lib
-from slt_tf.features import backbones
-from slt_tf.features import classifier
-from slt_tf import workdir as workdir_lib
+from slt_tf.data import datasets
 from slt_tf import errors
+from slt_tf.evaluation import backbones
+from slt_tf.evaluation import evaluator as evaluator_lib
+from slt_tf.features import classifier
+from slt_tf import train_lib
+from slt_tf import workdir as workdir_lib
 import testutil
-
-
-def strict_json(path):
-  def refuse(constant):
-    raise ValueError(f"{path} holds {constant}")
-  with open(path) as f:
-    return json.load(f, parse_constant=refuse)
 
 
 class EvaluateTest(tf.test.TestCase):
@@ -36,7 +28,7 @@ class EvaluateTest(tf.test.TestCase):
     train_lib.run(cls.config)
 
   def testWorkdir_NamedMetricsStrictJsonAndTensorBoard(self):
-    result = evaluate_lib.evaluate_workdir(
+    result = evaluator_lib.evaluate_workdir(
         self.workdir, num_samples=50, cache_dir=testutil.shared_dir("cache"))
     self.assertEqual((result["split"], result["backbone"], result["n"],
                       result["step"]), ("test[50%:]", "digits", 50, 2))
@@ -44,7 +36,7 @@ class EvaluateTest(tf.test.TestCase):
         f"{m}_digits_50" for m in ("fid", "kid", "kid_std", "precision",
                                    "recall", "density", "coverage", "is")])
     self.assertGreater(result["metrics"]["fid_digits_50"], 0)
-    stored = strict_json(result["path"])  # NaN (one KID block) -> null.
+    stored = testutil.strict_json(result["path"])  # NaN (one KID block) -> null.
     self.assertIsNone(stored["metrics"]["kid_std_digits_50"])
     self.assertAllClose(stored["metrics"]["fid_digits_50"],
                         result["metrics"]["fid_digits_50"])
@@ -55,18 +47,18 @@ class EvaluateTest(tf.test.TestCase):
     self.assertIn("eval/fid_digits_50", events.Tags()["tensors"])
 
   def testSearchWithEvalEvery_BestKeptOnTheSelectionSplitOnly(self):
-    best = strict_json(os.path.join(self.workdir, "best", "best.json"))
-    selection, report = data.held_out_splits(data.EMBEDDED)
+    best = testutil.strict_json(os.path.join(self.workdir, "best", "best.json"))
+    selection, report = datasets.held_out_splits(datasets.EMBEDDED)
     self.assertEqual((selection, report), ("test[:50%]", "test[50%:]"))
     self.assertEqual(best["split"], selection)
     self.assertEqual(best["metric"], "fid_digits_64")
     evaluations = sorted(os.listdir(os.path.join(self.workdir, "eval")))
-    selected = [strict_json(os.path.join(self.workdir, "eval", e))
+    selected = [testutil.strict_json(os.path.join(self.workdir, "eval", e))
                 for e in evaluations if "to50pct" in e]
     self.assertLen(selected, 2)  # Steps 1 and 2, both on the selection split.
     self.assertEqual(best["value"], min(s["metrics"]["fid_digits_64"]
                                         for s in selected))
-    result = evaluate_lib.evaluate_workdir(
+    result = evaluator_lib.evaluate_workdir(
         self.workdir, checkpoint="best", num_samples=20,
         cache_dir=testutil.shared_dir("cache"))
     self.assertEqual(result["step"], best["step"])
@@ -74,7 +66,7 @@ class EvaluateTest(tf.test.TestCase):
 
   def testCli_WritesJsonAndRefusesMissingCheckpoints(self):
     result = testutil.run_module(
-        "slt_tf.evaluate", f"--workdir={self.workdir}", "--num_samples=30",
+        "slt_tf.evaluate", f"--workdir={self.workdir}", "--eval_samples=30",
         f"--cache_dir={testutil.shared_dir('cache')}")
     self.assertEqual(result.returncode, 0, result.stderr)
     self.assertIn("fid_digits_30", result.stdout)
@@ -98,7 +90,7 @@ class EvaluateTest(tf.test.TestCase):
 
   def testExportedSavedModel_SameMetricsAsItsCheckpoint(self):
     """The SavedModel is written here with Keras's ExportArchive in the
-    serving_default layout ``slt_tf.export_lib`` writes."""
+    serving_default layout ``slt_tf.export.saved_model`` writes."""
     generator = workdir_lib.restore_generator(self.config)
     nz = self.config.latent_size
 
@@ -114,8 +106,8 @@ class EvaluateTest(tf.test.TestCase):
     export_dir = os.path.join(self.get_temp_dir(), "export", "1")
     archive.write_out(export_dir, verbose=False)
     kwargs = dict(num_samples=200, cache_dir=testutil.shared_dir("cache"))
-    from_checkpoint = evaluate_lib.evaluate_workdir(self.workdir, **kwargs)
-    from_export = evaluate_lib.evaluate_workdir(
+    from_checkpoint = evaluator_lib.evaluate_workdir(self.workdir, **kwargs)
+    from_export = evaluator_lib.evaluate_workdir(
         self.workdir, saved_model=export_dir, **kwargs)
     self.assertEqual(os.path.basename(from_export["path"]),
                      "saved_model_test_50pctto.json")
@@ -125,14 +117,14 @@ class EvaluateTest(tf.test.TestCase):
                           from_checkpoint["metrics"][name], rtol=0.02,
                           msg=name)
     with self.assertRaisesRegex(errors.RunError, "^saved_model: "):
-      evaluate_lib.evaluate_workdir(self.workdir,
+      evaluator_lib.evaluate_workdir(self.workdir,
                                     saved_model=self.get_temp_dir(), **kwargs)
 
 
   def testGrayscaleDiagnostic_OwnNamesOwnFileSameOnGrayImages(self):
     kwargs = dict(num_samples=30, cache_dir=testutil.shared_dir("cache"))
-    plain = evaluate_lib.evaluate_workdir(self.workdir, **kwargs)
-    gray = evaluate_lib.evaluate_workdir(self.workdir, grayscale=True,
+    plain = evaluator_lib.evaluate_workdir(self.workdir, **kwargs)
+    gray = evaluator_lib.evaluate_workdir(self.workdir, grayscale=True,
                                          **kwargs)
     self.assertIn("fid_digits-gray_30", gray["metrics"])
     self.assertNotEqual(plain["path"], gray["path"])
@@ -143,7 +135,7 @@ class EvaluateTest(tf.test.TestCase):
     as_gray = lambda x, training=False: tf.image.grayscale_to_rgb(
         tf.image.rgb_to_grayscale(generator(x, training=training)))
     split = plain["split"]
-    values = [evaluate_lib.Evaluator(self.config, split, grayscale=g,
+    values = [evaluator_lib.Evaluator(self.config, split, grayscale=g,
                                      **kwargs).evaluate(as_gray)
               for g in (False, True)]
     self.assertAllClose(values[0]["fid_digits_30"],
@@ -156,17 +148,17 @@ class BackboneTest(tf.test.TestCase):
 
   def testDigitsEvaluator_AccurateAndIndependentOfTheFeatureNet(self):
     cache_dir = testutil.shared_dir("cache")
-    backbone = backbones.build("digits", 32, dataset=data.EMBEDDED,
+    backbone = backbones.build("digits", 32, dataset=datasets.EMBEDDED,
                                cache_dir=cache_dir,
                                data_dir=testutil.data_dir())
     _, info = classifier.ensure_trained(
-        data.EMBEDDED, 32, backbones.EVALUATOR_SEED, cache_dir,
+        datasets.EMBEDDED, 32, backbones.EVALUATOR_SEED, cache_dir,
         testutil.data_dir(), classifier.EVALUATOR)
     self.assertGreater(info["test_accuracy"], 0.9)
     self.assertNotEqual(classifier.EVALUATOR.name,
                         classifier.FEATURE_NET.name)
-    images = next(iter(data.batched(data.load(
-        data.EMBEDDED, 32, "test", testutil.data_dir()).dataset, 8)))
+    images = next(iter(datasets.batched(datasets.load(
+        datasets.EMBEDDED, 32, "test", testutil.data_dir()).dataset, 8)))
     acts, logits = backbones.activations(backbone, [images])
     self.assertEqual((acts.shape, logits.shape), ((8, 256), (8, 10)))
 
@@ -188,48 +180,15 @@ class BackboneTest(tf.test.TestCase):
 class NamingTest(tf.test.TestCase):
 
   def testMetricNamesAndSplitLabels(self):
-    self.assertEqual(evaluate_lib.metric_name("fid", "inception", 10000),
+    self.assertEqual(evaluator_lib.metric_name("fid", "inception", 10000),
                      "fid_inception_10k")
-    self.assertEqual(evaluate_lib.metric_name("fid", "digits", 500),
+    self.assertEqual(evaluator_lib.metric_name("fid", "digits", 500),
                      "fid_digits_500")
-    labels = {evaluate_lib.split_label(s) for s in
+    labels = {evaluator_lib.split_label(s) for s in
               ("test[:50%]", "test[50%:]", "test", "validation[:50%]")}
     self.assertLen(labels, 4)
-    with self.assertRaisesRegex(data.DataError, "no held-out split"):
-      data.held_out_splits(f"folder:{self.get_temp_dir()}")
-
-
-class SweepTest(tf.test.TestCase):
-
-  def testTinySweep_TableJsonAndPlot(self):
-    sweep_dir = os.path.join(self.get_temp_dir(), "sweep")
-    result = testutil.run_module(
-        "slt_tf.sweep", "--flagfile=configs/demo.cfg",
-        f"--sweep_dir={sweep_dir}", "--keep_ratios=0.1,0.5", "--width=4",
-        "--train_steps=2", "--eval_samples=40", "--batch_size=8",
-        "--max_real_images=128", f"--data_dir={testutil.data_dir()}",
-        f"--cache_dir={testutil.shared_dir('cache')}")
-    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
-    rows = strict_json(os.path.join(sweep_dir, "results.json"))
-    self.assertEqual([(r["mode"], r["keep_ratio"], r["steps"]) for r in rows],
-                     [("ticket", 0.1, 2), ("ticket", 0.5, 2),
-                      ("dense", 1.0, 2)])
-    self.assertTrue(all(r["split"] == "test[50%:]" for r in rows))
-    table = open(os.path.join(sweep_dir, "results.md")).read()
-    self.assertIn("fid_digits_40", table)
-    self.assertEqual(len(table.strip().splitlines()), 2 + 3)
-    plot = tf.io.decode_png(open(os.path.join(
-        sweep_dir, "fid_vs_keep_ratio.png"), "rb").read())
-    self.assertEqual(plot.shape[-1], 4)
-    self.assertGreater(int(plot.shape[0]), 100)
-
-  def testBadKeepRatios_OneLineError(self):
-    result = testutil.run_module(
-        "slt_tf.sweep", "--flagfile=configs/demo.cfg",
-        f"--sweep_dir={self.get_temp_dir()}/s", "--keep_ratios=0.1,abc")
-    self.assertNotEqual(result.returncode, 0)
-    self.assertRegex(result.stderr.strip().splitlines()[-1],
-                     "^error: --keep_ratios")
+    with self.assertRaisesRegex(datasets.DataError, "no held-out split"):
+      datasets.held_out_splits(f"folder:{self.get_temp_dir()}")
 
 
 if __name__ == "__main__":

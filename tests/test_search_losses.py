@@ -3,9 +3,9 @@
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import losses
 from slt_tf import replica
 from slt_tf.search import distribution
+from slt_tf.search import losses
 
 
 def numpy_adam_ama(value, m, v, t, target, lr=1e-5, b1=0.5, b2=0.999,

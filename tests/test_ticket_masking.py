@@ -1,4 +1,4 @@
-"""Tests for slt_tf.masking: exact top-k selection and the straight-through gradient."""
+"""Tests for slt_tf.ticket.masking: exact top-k selection and the straight-through gradient."""
 
 from fractions import Fraction
 import math
@@ -7,7 +7,7 @@ from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import masking
+from slt_tf.ticket import masking
 
 METHODS = ("nth_element", "sampled", "bisection")
 

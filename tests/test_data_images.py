@@ -5,7 +5,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import images
+from slt_tf.data import images
 
 
 class ImagesTest(tf.test.TestCase):

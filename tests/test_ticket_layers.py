@@ -1,4 +1,4 @@
-"""Tests for slt_tf.layers: the masked Keras layers and the whole-model helpers."""
+"""Tests for slt_tf.ticket.layers: the masked Keras layers and the whole-model helpers."""
 
 import os
 
@@ -7,8 +7,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import layers
-from slt_tf import masking
+from slt_tf.ticket import layers
+from slt_tf.ticket import masking
 
 # (masked class, keras class, constructor kwargs, input shape)
 CASES = {

@@ -20,7 +20,8 @@ from absl import app
 from absl import flags
 
 from slt_tf import errors
-from slt_tf import export_lib
+from slt_tf.export import compact
+from slt_tf.export import saved_model
 from slt_tf import workdir
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The search's workdir.")
@@ -53,19 +54,19 @@ def main(argv):
     if _TICKET.value:
       if _TICKET_PATH.value:
         sys.exit("error: --ticket_path needs --workdir (the ticket exists)")
-      generator, config, masks = export_lib.read_ticket(_TICKET.value)
+      generator, config, masks = compact.read_ticket(_TICKET.value)
     else:
       config = workdir.read_config(_WORKDIR.value)
       path = workdir.resolve_checkpoint(_WORKDIR.value, _CHECKPOINT.value)
       generator, masks = workdir.restore_generator(config, path), None
       report["checkpoint"] = path
       if _TICKET_PATH.value:
-        report["ticket"] = dict(path=_TICKET_PATH.value, **export_lib.write_ticket(
+        report["ticket"] = dict(path=_TICKET_PATH.value, **compact.write_ticket(
             generator, config, _TICKET_PATH.value))
     if _EXPORT_DIR.value:
-      frozen = export_lib.freeze(generator, masks)
-      report["saved_model"] = export_lib.describe_export(
-          export_lib.export_saved_model(frozen, config, _EXPORT_DIR.value,
+      frozen = saved_model.freeze(generator, masks)
+      report["saved_model"] = saved_model.describe_export(
+          saved_model.export_saved_model(frozen, config, _EXPORT_DIR.value,
                                         _MODEL_NAME.value, _VERSION.value))
   except errors.UserError as e:
     sys.exit(f"error: --{e}")

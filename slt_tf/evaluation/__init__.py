@@ -1,0 +1,11 @@
+"""Evaluation of generators: metrics, backbones and the evaluator.
+
+* ``metrics``: FID, KID, precision/recall/density/coverage, IS.
+* ``backbones``: Inception and the domain evaluator of a labelled dataset.
+* ``evaluator``: metrics of a generator on a held-out split; a run's
+  checkpoint or SavedModel evaluated and written (``evaluate_workdir``).
+* ``best``: the best-checkpoint keeper, a hook the search loop is handed.
+
+Evaluators receive a generator, never the trainer: nothing here imports the
+search loop.
+"""

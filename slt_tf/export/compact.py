@@ -1,0 +1,104 @@
+"""The compact ticket: a found ticket as architecture config, seeds and
+bit-packed masks (plus the batch-norm statistics and spectral-norm vectors,
+which are not functions of the seed).
+
+A strong ticket is fully described by its random seeds and its masks: the
+frozen weights are a stateless function of (architecture config, seed).
+``write_ticket`` stores exactly that and ``read_ticket`` rebuilds a generator
+whose frozen export (``saved_model.freeze``) is bit-identical to the one
+exported from the checkpoint.
+"""
+
+import io
+from typing import Tuple
+
+import keras
+import numpy as np
+
+from slt_tf.config import TrainConfig
+from slt_tf.export.saved_model import ExportError
+from slt_tf.export.saved_model import seed_independent_variables
+from slt_tf import fileio
+from slt_tf import generators
+from slt_tf.ticket import layers
+
+# The file format's name and version, stored in every ticket and checked on read.
+TICKET_FORMAT = "slt_tf.ticket/1"
+
+
+def write_ticket(generator: keras.Model, config: TrainConfig, path: str) -> dict:
+  """Writes the compact ticket of ``generator`` to ``path`` atomically.
+
+  Holds the run's configuration (hence the seeds), every ticket layer's kernel
+  and bias masks bit-packed, and the remaining state that is not a function of
+  the seed (batch-norm moving statistics, spectral-norm vectors).
+
+  Returns:
+    {"bytes": size of the file, "dense_bytes": float32 size of the masked
+    layers' kernels and biases, "masked_layers": count}.
+  """
+  if config.ticket.mode != "ticket":
+    raise ExportError("ticket_path: a dense-mode run trained its weights; "
+                      "only a ticket is described by seeds and masks")
+  arrays = {"format": np.array(TICKET_FORMAT),
+            "config": np.array(config.to_json())}
+  for i, layer in enumerate(layers.masked_layers(generator)):
+    if not layer.is_ticket:
+      continue  # Frozen whole (first_dense/last_dense): a function of the seed.
+    arrays[f"mask/{i}"] = np.packbits(np.asarray(layer.mask()).ravel() > 0)
+    if layer.bias_scores is not None:
+      arrays[f"bias_mask/{i}"] = np.packbits(
+          np.asarray(layer.bias_mask()).ravel() > 0)
+  for variable in seed_independent_variables(generator):
+    arrays[f"state/{variable.path}"] = np.asarray(variable)
+  buffer = io.BytesIO()
+  np.savez_compressed(buffer, **arrays)
+  fileio.write_atomic(path, buffer.getvalue())
+  dense_bytes = 4 * generators.prunable_parameter_count(generator)["total"]
+  return {"bytes": len(buffer.getvalue()), "dense_bytes": dense_bytes,
+          "masked_layers": len(layers.masked_layers(generator))}
+
+
+def read_ticket(path: str) -> Tuple[keras.Model, TrainConfig, dict]:
+  """Rebuilds (generator, config, masks) from a compact ticket file.
+
+  The generator's frozen weights are redrawn from the config's seed; the
+  masks are those stored. Pass both to ``freeze``.
+
+  Raises:
+    ExportError: naming the file, when it is missing, corrupted, of another
+      format, or does not fit the architecture it names.
+  """
+  try:
+    with np.load(path, allow_pickle=False) as stored:
+      arrays = {k: stored[k] for k in stored.files}
+  except Exception as e:  # pylint: disable=broad-except
+    raise ExportError(f"ticket: {path} is not a readable ticket file ({e})"
+                      ) from None
+  if str(arrays.get("format", "")) != TICKET_FORMAT:
+    raise ExportError(f"ticket: {path} is not a {TICKET_FORMAT} file")
+  try:
+    config = TrainConfig.from_json(str(arrays["config"]))
+    generator = generators.build(config.arch, **config.generator_kwargs())
+    masks = {}
+    for i, layer in enumerate(layers.masked_layers(generator)):
+      if not layer.is_ticket:
+        continue
+      kernel_mask = _unpack(arrays[f"mask/{i}"], layer.kernel.shape)
+      bias_mask = (_unpack(arrays[f"bias_mask/{i}"], layer.bias.shape)
+                   if layer.bias_scores is not None else None)
+      masks[layer.path] = (kernel_mask, bias_mask)
+    for variable in seed_independent_variables(generator):
+      variable.assign(arrays[f"state/{variable.path}"])
+  except (KeyError, ValueError) as e:
+    raise ExportError(f"ticket: {path} does not describe a valid generator "
+                      f"({e})") from None
+  return generator, config, masks
+
+
+def _unpack(packed, shape) -> np.ndarray:
+  n = int(np.prod(shape))
+  bits = np.unpackbits(packed)
+  if bits.size < n or bits.size - n >= 8:
+    raise ValueError(f"mask of {bits.size} bits for a tensor of {n}")
+  return bits[:n].reshape(tuple(shape)).astype(np.float32)

@@ -1,0 +1,112 @@
+r"""The reproduction study: the ticket search against its baselines, several
+seeds, evaluated on a split no search saw, written up as results and a report.
+
+  python -m slt_tf.study --flagfile=configs/study_cpu.cfg
+
+Every search flag of ``slt_tf.train`` applies to every run (the flagfile holds
+the shared budget). Runs go to ``--study_dir/runs/<method>_k<keep>_s<seed>``
+and resume, so rerunning the command after an interruption continues where it
+stopped. Outputs, rewritten after every run:
+
+* ``--results_json`` (``results/cpu_reproduction.json``): one row per run,
+  {method, keep_ratio, seed, fid, precision, recall, density, coverage, kid,
+  steps, backbone, n, split, run}.
+* ``--results_md`` (``RESULTS.md``): the mean ± std table, the targets, sample
+  grids, the FID-vs-keep-ratio plot and the loss curves (figures in
+  ``--results_dir``). Text between ``<!-- BEGIN discussion -->`` and
+  ``<!-- END discussion -->`` in an existing file is kept.
+"""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+from slt_tf import config_flags
+from slt_tf import errors
+from slt_tf import fileio
+from slt_tf.study import plan as plan_lib
+from slt_tf.study import report
+from slt_tf.study import runner
+from slt_tf.ticket import masking
+
+
+# The search's flags (listed in --helpshort); this front end's follow.
+config_flags.define()
+flags.adopt_module_key_flags(config_flags)
+
+_STUDY_DIR = flags.DEFINE_string("study_dir", "workdirs/study",
+                                 "Directory of the study's runs.")
+_RESULTS_DIR = flags.DEFINE_string(
+    "results_dir", "results", "Directory of the results file and figures.")
+_RESULTS_JSON = flags.DEFINE_string(
+    "results_json", None, "The rows (default: RESULTS_DIR/cpu_reproduction"
+    ".json).")
+_RESULTS_MD = flags.DEFINE_string("results_md", "RESULTS.md",
+                                  "The report (Markdown).")
+_TICKET_KEEP_RATIOS = flags.DEFINE_list(
+    "ticket_keep_ratios", ["0.05", "0.1", "0.3", "0.5"],
+    "Keep ratios of the ticket searches.")
+_BASELINES = flags.DEFINE_list(
+    "baselines", ["dense", "random_mask", "random_dense",
+                  "adversarial_ticket"], "Baseline methods.")
+_BASELINE_KEEP_RATIO = flags.DEFINE_float(
+    "baseline_keep_ratio", 0.1, "Keep ratio of the masked baselines "
+    "(random_mask, adversarial_ticket).")
+_SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds of every setting.")
+
+def _results_json_path(results_dir: str) -> str:
+  return _RESULTS_JSON.value or os.path.join(results_dir,
+                                             "cpu_reproduction.json")
+
+
+def main(argv):
+  if len(argv) > 1:
+    sys.exit(f"error: unexpected arguments {argv[1:]}")
+  try:
+    keep_ratios = plan_lib.parse_keep_ratios(_TICKET_KEEP_RATIOS.value,
+                                              "ticket_keep_ratios")
+    masking.validate_keep_ratio(_BASELINE_KEEP_RATIO.value,
+                                "baseline_keep_ratio")
+    try:
+      seeds = [int(s) for s in _SEEDS.value]
+    except ValueError:
+      raise ValueError(f"seeds must be integers, got {_SEEDS.value}") from None
+    if not seeds:
+      raise ValueError("seeds is empty")
+    plan = plan_lib.study_plan(keep_ratios, _BASELINES.value,
+                              _BASELINE_KEEP_RATIO.value, seeds)
+    if not plan:
+      raise ValueError("ticket_keep_ratios and baselines are empty: nothing "
+                       "to run")
+    if flags.FLAGS.workdir is None:
+      flags.FLAGS.workdir = _STUDY_DIR.value  # Replaced per run.
+    base = config_flags.config()
+  except ValueError as e:
+    sys.exit(f"error: --{e}")
+  if base.method != "ticket":
+    sys.exit("error: --method: the study sets each run's method; leave "
+             "--method unset")
+  runs_dir = os.path.join(_STUDY_DIR.value, "runs")
+  os.makedirs(runs_dir, exist_ok=True)
+  fileio.write_atomic(os.path.join(_STUDY_DIR.value, "flags.txt"),
+                      flags.FLAGS.flags_into_string().encode())
+  command = " ".join(["python -m slt_tf.study"] + sys.argv[1:])
+  try:
+    results_json = _results_json_path(_RESULTS_DIR.value)
+
+    def write(rows):
+      fileio.write_json(results_json, rows)
+      report.write_report(base, rows, results_json, _RESULTS_DIR.value,
+                          _RESULTS_MD.value, command)
+    runner.run_plan(base, plan, runs_dir, after_each=write)
+  except errors.UserError as e:
+    sys.exit(f"error: --{e}")
+  except FloatingPointError as e:
+    sys.exit(f"error: {e}")
+  print(open(_RESULTS_MD.value).read())
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,83 @@
+"""What a study runs: settings (method, keep ratio, seed) and their configs.
+
+``study_plan`` is the reproduction study (tickets at several keep ratios and
+every baseline, for several seeds); ``sweep_plan`` is its preset for
+``python -m slt_tf.sweep`` (tickets and the dense baseline, one seed).
+"""
+
+import dataclasses
+import os
+from typing import List, Sequence
+
+from slt_tf.config import TrainConfig
+from slt_tf import methods
+from slt_tf.ticket import masking
+
+# Methods whose keep ratio means nothing (no mask).
+UNMASKED = ("dense", "random_dense", "finetune")
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+  """One run of a study."""
+  method: str
+  keep_ratio: float
+  seed: int
+
+  @property
+  def name(self) -> str:
+    return f"{self.method}_k{self.keep_ratio:g}_s{self.seed}"
+
+
+def parse_keep_ratios(texts: Sequence[str], flag: str) -> List[float]:
+  """Keep ratios from a list flag's strings.
+
+  Raises:
+    ValueError: starting with ``flag``, naming the bad value.
+  """
+  def number(text):
+    try:
+      return float(text)
+    except ValueError:
+      return text  # validate_keep_ratio then names the flag and the value.
+  return [masking.validate_keep_ratio(number(t), flag) for t in texts]
+
+
+def study_plan(keep_ratios: Sequence[float], baselines: Sequence[str],
+             baseline_keep_ratio: float, seeds: Sequence[int]
+             ) -> List[Setting]:
+  """Tickets at each keep ratio, then each baseline, for every seed.
+
+  Seeds are the outer loop, so that a study stopped early holds complete
+  comparisons for its first seeds.
+
+  Raises:
+    ValueError: starting with "baselines", for an unknown or unusable method.
+  """
+  for name in baselines:
+    if name not in methods.METHODS or name in ("ticket", "finetune"):
+      raise ValueError(f"baselines must be among {methods.METHODS[1:-1]}, "
+                       f"got {name!r}")
+  result = []
+  for seed in seeds:
+    result += [Setting("ticket", k, seed) for k in keep_ratios]
+    result += [Setting(b, 1.0 if b in UNMASKED else baseline_keep_ratio,
+                       seed) for b in baselines]
+  return result
+
+
+def setting_config(base: TrainConfig, setting: Setting, runs_dir: str
+                   ) -> TrainConfig:
+  """``base`` with the setting's method, keep ratio, seed and workdir."""
+  ticket = dataclasses.replace(base.ticket, seed=setting.seed,
+                               keep_ratio=setting.keep_ratio,
+                               mode=methods.get(setting.method).layer_mode)
+  return dataclasses.replace(base, workdir=os.path.join(runs_dir, setting.name),
+                             method=setting.method, ticket=ticket)
+
+
+def sweep_plan(keep_ratios: Sequence[float], dense: bool, seed: int
+               ) -> List[Setting]:
+  """The sweep's preset: tickets at ``keep_ratios``, then the dense baseline
+  if ``dense``, all with one seed."""
+  return study_plan(keep_ratios, ["dense"] if dense else [], 1.0, [seed])

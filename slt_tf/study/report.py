@@ -1,0 +1,221 @@
+"""The study's report: mean ± std tables, the targets, ``RESULTS.md``; and
+the sweep's table.
+
+``write_report`` rewrites ``RESULTS.md`` and its figures from the rows so far;
+text between ``<!-- BEGIN discussion -->`` and ``<!-- END discussion -->`` in
+an existing file is kept.
+"""
+
+import math
+import os
+from typing import Dict, Iterable, List, Sequence
+
+import numpy as np
+
+from slt_tf.config import TrainConfig
+from slt_tf.evaluation import evaluator as evaluator_lib
+from slt_tf import fileio
+from slt_tf import methods
+from slt_tf.study import figures
+from slt_tf.study.plan import UNMASKED
+from slt_tf.study.runner import METRICS
+
+_BEGIN, _END = "<!-- BEGIN discussion -->", "<!-- END discussion -->"
+
+
+def summary(rows: Iterable[dict]) -> List[dict]:
+  """Mean and sample standard deviation of each metric per (method, keep)."""
+  groups: Dict[tuple, List[dict]] = {}
+  for r in rows:
+    groups.setdefault((r["method"], r["keep_ratio"]), []).append(r)
+  order = {m: i for i, m in enumerate(methods.METHODS)}
+  result = []
+  for (method, keep), members in sorted(
+      groups.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1])):
+    entry = {"method": method, "keep_ratio": keep, "seeds": len(members),
+             "steps": sorted({m["steps"] for m in members})}
+    for name in METRICS:
+      values = [m[name] for m in members if _finite(m.get(name))]
+      entry[name] = float(np.mean(values)) if values else None
+      entry[name + "_std"] = (float(np.std(values, ddof=1))
+                              if len(values) > 1 else None)
+    result.append(entry)
+  return result
+
+
+def _finite(value) -> bool:
+  return value is not None and math.isfinite(value)
+
+
+def _mean_std(entry: dict, name: str, digits: int = 3) -> str:
+  mean, std = entry.get(name), entry.get(name + "_std")
+  if mean is None:
+    return "n/a"
+  fmt = f"{{:.{digits}g}}"
+  text = fmt.format(mean)
+  return text + (f" ± {fmt.format(std)}" if std is not None else "")
+
+
+def summary_table(entries: Sequence[dict], backbone: str, n: int) -> str:
+  """The Markdown table of ``summary`` (mean ± std over seeds)."""
+  header = ["method", "keep ratio", "seeds", "steps",
+            f"FID ({backbone}, N={n})", "precision", "recall", "density",
+            "coverage"]
+  lines = ["| " + " | ".join(header) + " |",
+           "|" + "---|" * len(header)]
+  for e in entries:
+    keep = "1 (no mask)" if e["method"] in UNMASKED else f"{e['keep_ratio']:g}"
+    steps = ",".join(str(s) for s in e["steps"])
+    cells = [e["method"], keep, str(e["seeds"]), steps,
+             _mean_std(e, "fid", 4)]
+    cells += [_mean_std(e, m, 2) for m in
+              ("precision", "recall", "density", "coverage")]
+    lines.append("| " + " | ".join(cells) + " |")
+  return "\n".join(lines) + "\n"
+
+
+def targets(entries: Sequence[dict], keep: float = 0.1) -> List[dict]:
+  """The study's two targets, with the measured ratios (None: not run)."""
+  fid = {(e["method"], e["keep_ratio"]): e["fid"] for e in entries}
+  ticket = fid.get(("ticket", keep))
+  dense = fid.get(("dense", 1.0))
+  random_mask = fid.get(("random_mask", keep))
+  result = []
+  ratio = ticket / dense if ticket is not None and dense else None
+  result.append({
+      "target": f"ticket@{keep:g} FID within 10% of the dense baseline's",
+      "measured": (f"ticket/dense = {ratio:.3f}" if ratio is not None
+                   else "n/a"),
+      "met": None if ratio is None else ratio <= 1.10})
+  ratio = random_mask / ticket if random_mask is not None and ticket else None
+  result.append({
+      "target": f"random mask@{keep:g} FID at least 3x the ticket's",
+      "measured": (f"random_mask/ticket = {ratio:.2f}" if ratio is not None
+                   else "n/a"),
+      "met": None if ratio is None else ratio >= 3.0})
+  return result
+
+
+def write_report(base: TrainConfig, rows: List[dict], results_json: str,
+                 results_dir: str, results_md: str, command: str = "") -> None:
+  """RESULTS.md and its figures from the rows so far."""
+  os.makedirs(results_dir, exist_ok=True)
+  entries = summary(rows)
+  backbone, n, split = rows[0]["backbone"], rows[0]["n"], rows[0]["split"]
+  fid_label = f"FID ({backbone} backbone, N={n}, {split})"
+  link = lambda p: os.path.relpath(p, os.path.dirname(
+      os.path.abspath(results_md)) or ".")
+
+  plot = os.path.join(results_dir, "fid_vs_keep_ratio.png")
+  figures.plot_fid_vs_keep(entries, fid_label, plot)
+
+  curves = {}
+  for r in rows:
+    if r["method"] == "dense":
+      curves.setdefault("dense", []).append(r["run"])
+    elif (r["method"] in ("ticket", "adversarial_ticket")
+          and r["keep_ratio"] == 0.1):
+      curves.setdefault(f"{r['method']}@0.1", []).append(r["run"])
+  loss_plot = os.path.join(results_dir, "loss_curves.png")
+  figures.plot_loss_curves(curves, loss_plot)
+
+  grids_dir = os.path.join(results_dir, "samples")
+  os.makedirs(grids_dir, exist_ok=True)
+  real = os.path.join(grids_dir, "real.png")
+  if not os.path.exists(real):
+    figures.real_grid(base, split, real)
+  grid_lines = [f"| real ({split}) | ![real]({link(real)}) |"]
+  first_seed = min(r["seed"] for r in rows)
+  for r in rows:
+    # Every seed of the headline ticket shows its spread; one seed of the rest.
+    headline = r["method"] == "ticket" and r["keep_ratio"] == 0.1
+    if r["seed"] != first_seed and not headline:
+      continue
+    source = figures.latest_sample_grid(r["run"])
+    if source:
+      name = f"{r['method']}_k{r['keep_ratio']:g}.png"
+      if r["seed"] != first_seed:
+        name = f"{r['method']}_k{r['keep_ratio']:g}_s{r['seed']}.png"
+      figures.copy_atomic(source, os.path.join(grids_dir, name))
+      grid_lines.append(f"| {r['method']} @{r['keep_ratio']:g}, seed "
+                        f"{r['seed']}, step {r['steps']} | "
+                        f"![{r['method']}]({link(os.path.join(grids_dir, name))}) |")
+
+  target_lines = ["| target | measured | met |", "|---|---|---|"]
+  for t in targets(entries, 0.1):
+    met = {True: "yes", False: "**no**", None: "not run"}[t["met"]]
+    target_lines.append(f"| {t['target']} | {t['measured']} | {met} |")
+
+  discussion = (f"{_BEGIN}\n(Write the discussion here; regenerating the "
+                f"report keeps it.)\n{_END}")
+  if os.path.exists(results_md):
+    with open(results_md) as f:
+      old = f.read()
+    if _BEGIN in old and _END in old:
+      discussion = old[old.index(_BEGIN):old.index(_END) + len(_END)]
+
+  g = base
+  whole = [name for name, on in (("first", g.ticket.first_dense),
+                                  ("last", g.ticket.last_dense)) if on]
+  whole_text = (f" In ticket-mode runs the {' and '.join(whole)} layer"
+                f"{'s are' if len(whole) > 1 else ' is'} kept whole and random "
+                "(never pruned, never trained)." if whole else "")
+  text = f"""# Reproduction study at CPU scale
+
+Generated by `{command or 'python -m slt_tf.study'}` (rows:
+`{link(results_json)}`).
+{len(rows)} runs: {g.arch} at {g.resolution} px, width {g.width}, on
+`{g.dataset}` ({g.split} split), matching the moments of `{g.features}`
+features; batch {g.batch_size}, Adam lr {g.learning_rate:g}, the same step
+budget for every method.{whole_text} Metrics: the `{backbone}` evaluator on {n} real images
+of `{split}` (a split no search or selection looked at) against {n} samples of
+the last checkpoint; mean ± sample std over seeds.
+
+{summary_table(entries, backbone, n)}
+## Targets
+
+{chr(10).join(target_lines)}
+
+## Discussion
+
+{discussion}
+
+## FID against keep ratio
+
+![FID vs keep ratio]({link(plot)})
+
+## Loss curves: moment-matching vs adversarial ticket search
+
+Left: the distance between generated and real feature moments, which every
+method logs whatever drives it. Right: each method's own loss (for the
+adversarial ticket, the generator's and the discriminator's hinge losses).
+
+![loss curves]({link(loss_plot)})
+
+## Samples (fixed latents; seed {first_seed}, and every seed of the ticket at 0.1)
+
+| run | samples |
+|---|---|
+{chr(10).join(grid_lines)}
+"""
+  fileio.write_atomic(results_md, text.encode())
+
+
+def write_sweep(rows: List[dict], sweep_dir: str) -> None:
+  """The sweep's ``results.json``, ``results.md`` (one line per run, metrics
+  named with their backbone and N) and ``fid_vs_keep_ratio.png``."""
+  fileio.write_json(os.path.join(sweep_dir, "results.json"), rows)
+  backbone, n = rows[0]["backbone"], rows[0]["n"]
+  names = [evaluator_lib.metric_name(m, backbone, n) for m in METRICS]
+  header = ["run", "method", "keep ratio", "steps"] + names
+  lines = ["| " + " | ".join(header) + " |",
+           "|" + "---|" * len(header)]
+  for r in rows:
+    cells = [os.path.basename(r["run"]), r["method"], f"{r['keep_ratio']:g}",
+             str(r["steps"])]
+    cells += [f"{r[m]:.4g}" if _finite(r[m]) else "n/a" for m in METRICS]
+    lines.append("| " + " | ".join(cells) + " |")
+  fileio.write_atomic(os.path.join(sweep_dir, "results.md"),
+                      ("\n".join(lines) + "\n").encode())
+  figures.plot_fid_vs_keep(summary(rows), names[0],
+                           os.path.join(sweep_dir, "fid_vs_keep_ratio.png"))

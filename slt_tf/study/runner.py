@@ -1,0 +1,88 @@
+"""Runs a study's settings: each a search in its own resumable workdir, then
+an evaluation of its last checkpoint on the report split.
+
+Each setting is one search in ``RUNS_DIR/<method>_k<keep>_s<seed>`` with
+``slt_tf.train_lib.run``, then an evaluation on the report split
+(``datasets.held_out_splits(...).report``, which no search looks at). Runs and
+evaluations resume: a finished setting is read back, not redone.
+"""
+
+import json
+import os
+from typing import Callable, List, Optional, Sequence
+
+from absl import logging
+
+from slt_tf.config import TrainConfig
+from slt_tf.data import datasets
+from slt_tf.evaluation import evaluator as evaluator_lib
+from slt_tf.study import plan as plan_lib
+from slt_tf import train_lib
+from slt_tf import workdir as workdir_lib
+
+# Row metrics, named without backbone and N (both are columns of the row).
+METRICS = ("fid", "precision", "recall", "density", "coverage", "kid")
+
+
+def _evaluation(config: TrainConfig, num_samples: int, backbone: str,
+                backbone_weights: Optional[str]) -> dict:
+  """The report-split evaluation of the run's last checkpoint (reused when
+  it exists for that checkpoint and N)."""
+  split = datasets.held_out_splits(config.dataset, config.data_dir).report
+  latest = workdir_lib.resolve_checkpoint(config.workdir, None)
+  step = workdir_lib.checkpoint_step(latest)
+  path = evaluator_lib.result_path(config.workdir, split, step)
+  if os.path.exists(path):
+    with open(path) as f:
+      stored = json.load(f)
+    if (stored.get("requested_n") == num_samples
+        and backbone in ("auto", stored.get("backbone"))
+        and stored.get("checkpoint") == latest):
+      return stored
+  return evaluator_lib.evaluate_workdir(
+      config.workdir, num_samples=num_samples, backbone=backbone,
+      backbone_weights=backbone_weights, cache_dir=config.cache_dir)
+
+
+def row(setting: plan_lib.Setting, config: TrainConfig, evaluation: dict) -> dict:
+  """One results row: the setting, the metrics without their suffix, and
+  where they come from."""
+  values = {name: evaluation["metrics"].get(evaluator_lib.metric_name(
+      name, evaluation["backbone"], evaluation["n"])) for name in METRICS}
+  return {"method": setting.method, "keep_ratio": setting.keep_ratio,
+          "seed": setting.seed, **values, "steps": evaluation["step"],
+          "backbone": evaluation["backbone"], "n": evaluation["n"],
+          "split": evaluation["split"], "run": config.workdir}
+
+
+def run_setting(base: TrainConfig, setting: plan_lib.Setting, runs_dir: str,
+                num_samples: int, backbone: str = "auto",
+                backbone_weights: Optional[str] = None) -> dict:
+  """Searches (or resumes) one setting, evaluates it, returns its row."""
+  config = plan_lib.setting_config(base, setting, runs_dir)
+  train_lib.run(config)
+  evaluation = _evaluation(config, num_samples, backbone, backbone_weights)
+  return row(setting, config, evaluation)
+
+
+def run_plan(base: TrainConfig, plan: Sequence[plan_lib.Setting],
+             runs_dir: str, after_each: Optional[Callable[[List[dict]], None]]
+             = None) -> List[dict]:
+  """Runs every setting of ``plan`` in ``runs_dir``; returns their rows.
+
+  Args:
+    base: the shared configuration; each setting replaces its method, keep
+      ratio, seed and workdir.
+    plan: the settings, in order (``plan.study_plan`` or ``plan.sweep_plan``).
+    runs_dir: where the runs' workdirs go.
+    after_each: called with the rows so far after every run, so that the
+      results on disk are never older than the last finished run.
+  """
+  rows = []
+  for i, setting in enumerate(plan):
+    logging.info("study: run %d/%d: %s", i + 1, len(plan), setting.name)
+    rows.append(run_setting(base, setting, runs_dir, base.eval_samples,
+                            base.eval_backbone, base.eval_backbone_weights))
+    if after_each:
+      after_each(rows)
+  return rows

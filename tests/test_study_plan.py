@@ -1,0 +1,34 @@
+"""The settings a study runs."""
+
+import tensorflow as tf
+
+from slt_tf.study import plan as plan_lib
+
+
+class PlanTest(tf.test.TestCase):
+
+  def testSettings_SeedsOutermostAndBaselinesAtTheirKeepRatio(self):
+    plan = plan_lib.study_plan([0.1, 0.5], ["dense", "random_mask"], 0.1,
+                              [0, 1])
+    self.assertEqual([s.name for s in plan[:4]],
+                     ["ticket_k0.1_s0", "ticket_k0.5_s0", "dense_k1_s0",
+                      "random_mask_k0.1_s0"])
+    self.assertLen(plan, 8)
+    with self.assertRaisesRegex(ValueError, "^baselines must be"):
+      plan_lib.study_plan([0.1], ["finetune"], 0.1, [0])
+
+
+  def testSweepPlan_TicketsThenDenseWithOneSeed(self):
+    self.assertEqual([s.name for s in plan_lib.sweep_plan([0.1, 0.5], True, 3)],
+                     ["ticket_k0.1_s3", "ticket_k0.5_s3", "dense_k1_s3"])
+    self.assertEqual([s.name for s in plan_lib.sweep_plan([0.1], False, 0)],
+                     ["ticket_k0.1_s0"])
+
+  def testKeepRatios_BadValueNamesTheFlag(self):
+    self.assertEqual(plan_lib.parse_keep_ratios(["0.1", "1"], "f"), [0.1, 1.0])
+    with self.assertRaisesRegex(ValueError, "^keep_ratios"):
+      plan_lib.parse_keep_ratios(["abc"], "keep_ratios")
+
+
+if __name__ == "__main__":
+  tf.test.main()

@@ -1,0 +1,46 @@
+"""The study's report: summaries, targets and the sweep's table."""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from slt_tf.study import report
+from slt_tf.study import runner
+import testutil
+
+
+class SummaryTest(tf.test.TestCase):
+
+  def testSummary_MeanAndSampleStdPerMethodAndKeepRatio(self):
+    rng = np.random.RandomState(0)
+    rows = [dict(method=m, keep_ratio=k, seed=s, steps=5,
+                 **{name: float(rng.rand()) for name in runner.METRICS})
+            for m, k in (("ticket", 0.1), ("ticket", 0.5), ("dense", 1.0))
+            for s in range(3)]
+    entries = {(e["method"], e["keep_ratio"]): e
+               for e in report.summary(rows)}
+    for (method, keep), entry in entries.items():
+      fids = [r["fid"] for r in rows
+              if r["method"] == method and r["keep_ratio"] == keep]
+      self.assertAllClose(entry["fid"], np.mean(fids))
+      self.assertAllClose(entry["fid_std"], np.std(fids, ddof=1))
+      self.assertEqual(entry["seeds"], 3)
+    # Ticket rows come before the baselines, in METHODS order.
+    self.assertEqual([e["method"] for e in report.summary(rows)],
+                     ["ticket", "ticket", "dense"])
+
+  def testTargets_RatiosAndVerdicts(self):
+    entries = [dict(method="ticket", keep_ratio=0.1, fid=21.0),
+               dict(method="dense", keep_ratio=1.0, fid=20.0),
+               dict(method="random_mask", keep_ratio=0.1, fid=50.0)]
+    close, random = report.targets(entries)
+    self.assertTrue(close["met"])
+    self.assertIn("1.050", close["measured"])
+    self.assertFalse(random["met"])  # 50 / 21 < 3.
+    self.assertIn("2.38", random["measured"])
+    self.assertIsNone(report.targets(entries[:1])[0]["met"])
+
+
+if __name__ == "__main__":
+  tf.test.main()
