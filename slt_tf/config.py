@@ -10,6 +10,7 @@ import math
 from typing import Optional, Tuple
 
 from slt_tf import config_fields
+from slt_tf.data import datasets
 from slt_tf import features as features_lib
 from slt_tf import generators
 from slt_tf.generators import TicketOptions
@@ -18,13 +19,17 @@ from slt_tf.ticket.initializers import check_name
 
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
 LR_SCHEDULES = ("constant", "cosine")
+# Where the moment moving averages start (slt_tf.search.losses).
+AMA_INITS = ("zeros", "uniform")
 
 # Fields that define what a workdir's checkpoints are; a rerun in the same
 # workdir must agree on them (the rest, e.g. train_steps, may change).
 IDENTITY_FIELDS = ("method", "arch", "resolution", "width", "nz",
-                   "num_classes", "ticket", "dataset", "split", "features",
-                   "feature_layers", "feature_bn", "batch_size", "max_real_images", "init_from",
-                   "d_width")
+                   "num_classes", "channels", "ticket", "dataset", "split",
+                   "features", "feature_layers", "feature_bn", "batch_size",
+                   "max_real_images", "init_from", "d_width")
+# What a config.json written before a field existed meant by its absence.
+_OLD_DEFAULTS = {"channels": 3}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +46,9 @@ class TrainConfig:
     width: base width (None: the paper's).
     nz: latent size (None: the architecture's).
     num_classes: BigGAN only; 0 is unconditional.
+    channels: channels the generator draws, 1 or 3; None takes the dataset's
+      (``slt_tf.data.datasets.channels``) at construction. Gray images reach
+      the feature nets and backbones as 3 equal channels.
     grid_size: images in the sample grid (fixed latents).
     ticket: how the masked layers are made, including the run's seed.
     dataset: ``slt_tf.data.datasets`` source (TFDS name, ``folder:PATH`` or
@@ -63,6 +71,7 @@ class TrainConfig:
     lr_schedule: "constant" or "cosine" (decay to 0 over train_steps).
     beta1, beta2, adam_epsilon: Adam's other hyper-parameters.
     ama_learning_rate: learning rate of the moment moving averages.
+    ama_init: ``AMA_INITS``: where the moving averages start.
     checkpoint_every: steps between checkpoints.
     keep_checkpoints: checkpoints kept on disk.
     log_every: steps between console lines and scalar summaries.
@@ -105,6 +114,10 @@ class TrainConfig:
       "architecture's.")
   num_classes: int = config_fields.field(
       0, "BigGAN only: number of classes (0: unconditional).")
+  channels: Optional[int] = config_fields.field(
+      None, "Channels the generator draws: 1 (gray) or 3 (colour). Default: "
+      "the dataset's (1 for gray data such as mnist_embedded); config.json "
+      "records the value used.")
   grid_size: int = config_fields.field(
       64, "Images in the sample grid (fixed latents), written every "
       "--sample_every steps.")
@@ -152,6 +165,10 @@ class TrainConfig:
       1e-8, "Adam epsilon.")
   ama_learning_rate: float = config_fields.field(
       1e-5, "Learning rate of the moment moving averages.")
+  ama_init: str = config_fields.field(
+      "zeros", "Start of the moment moving averages: zeros, or uniform "
+      "(U(+-1/sqrt(D)), PyTorch's nn.Linear default, as the authors hold "
+      "them), drawn from --seed.")
   checkpoint_every: int = config_fields.field(
       500, "Steps between checkpoints.")
   keep_checkpoints: int = config_fields.field(
@@ -211,8 +228,10 @@ class TrainConfig:
     if not self.dataset:
       raise ValueError("dataset is required (a TFDS name, folder:PATH or "
                        "mnist_embedded)")
+    self._resolve_channels()
     check_name(self.features, features_lib.EXTRACTORS, "features")
     check_name(self.feature_bn, features_lib.BN_MODES, "feature_bn")
+    check_name(self.ama_init, AMA_INITS, "ama_init")
     object.__setattr__(self, "feature_layers",
                        tuple(int(l) for l in self.feature_layers))
     available = features_lib.num_layers(self.features)
@@ -255,6 +274,16 @@ class TrainConfig:
       raise ValueError(f"batch_size ({self.batch_size}) must be divisible by "
                        f"the replica count ({self.cpu_replicas})")
 
+  def _resolve_channels(self):
+    if self.channels is None:
+      try:
+        found = datasets.channels(self.dataset, self.data_dir)
+      except datasets.DataError as e:
+        raise ValueError(str(e)) from None
+      # A frozen dataclass: the derived field is set once, here.
+      object.__setattr__(self, "channels", found)
+    generators.check_channels(self.channels)
+
   def _resolve_method(self):
     method = methods.get(self.method)
     if self.ticket.mode != method.layer_mode:
@@ -290,7 +319,8 @@ class TrainConfig:
     """Arguments of ``slt_tf.generators.build`` for this run (the ticket
     options whole)."""
     kwargs = dict(resolution=self.resolution, width=self.width,
-                  nz=self.latent_size, ticket=self.ticket)
+                  nz=self.latent_size, ticket=self.ticket,
+                  channels=self.channels)
     if self.num_classes:
       kwargs["num_classes"] = self.num_classes
     return kwargs
@@ -301,7 +331,7 @@ class TrainConfig:
   @classmethod
   def from_json(cls, text: str) -> "TrainConfig":
     """The inverse of ``to_json`` (e.g. a workdir's ``config.json``)."""
-    values = json.loads(text)
+    values = dict(_OLD_DEFAULTS, **json.loads(text))
     if "num_samples" in values:  # The grid's size, renamed.
       values["grid_size"] = values.pop("num_samples")
     values["ticket"] = TicketOptions(**values.get("ticket", {}))
@@ -322,6 +352,7 @@ def identity_mismatch(stored: dict, config: TrainConfig) -> list:
   from it compare as their defaults.
   """
   defaults = json.loads(TrainConfig(workdir="-").to_json())
+  stored = dict(_OLD_DEFAULTS, **stored)
   if stored.get("method") is None:  # Written before methods existed.
     stored = dict(stored, method=methods.default_for_mode(
         stored.get("ticket", {}).get("mode", "ticket")))

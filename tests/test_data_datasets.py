@@ -78,6 +78,51 @@ class FolderTest(tf.test.TestCase):
     self.assertAllClose(wide[:, 1:-1], np.ones((32, 30, 3)), atol=1e-6)
     self.assertAllClose(grey, np.full((32, 32, 3), 51 / 127.5 - 1), atol=1e-3)
 
+  def testChannels_GrayOnlyWhenEveryFileIsGray(self):
+    root = self.get_temp_dir() + "/channels"
+    gray = np.full((8, 8, 1), 7, np.uint8)
+    self.write(os.path.join(root, "a.png"), gray)
+    self.write(os.path.join(root, "b", "c.png"), np.concatenate(
+        [gray, np.full_like(gray, 255)], -1))  # Gray with alpha.
+    with open(os.path.join(root, "d.jpg"), "wb") as f:
+      f.write(tf.io.encode_jpeg(gray).numpy())
+    self.assertEqual([datasets.file_channels(os.path.join(root, n))
+                      for n in ("a.png", "b/c.png", "d.jpg")], [1, 1, 1])
+    self.assertEqual(datasets.channels(f"folder:{root}"), 1)
+    # One colour file (here a JPEG, whose header says 3 components) makes it
+    # colour; so does an RGB PNG whose pixels happen to be gray.
+    with open(os.path.join(root, "e.jpg"), "wb") as f:
+      f.write(tf.io.encode_jpeg(np.tile(gray, [1, 1, 3]) + np.array(
+          [0, 40, 80], np.uint8)).numpy())
+    self.assertEqual(datasets.file_channels(os.path.join(root, "e.jpg")), 3)
+    self.assertEqual(datasets.channels(f"folder:{root}"), 3)
+    self.write(os.path.join(root, "rgb.png"), np.tile(gray, [1, 1, 3]))
+    self.assertEqual(datasets.file_channels(os.path.join(root, "rgb.png")), 3)
+
+  def testChannels_OfTfdsAndEmbeddedData(self):
+    self.assertEqual(datasets.channels(datasets.EMBEDDED), 1)
+    # Read from the feature's shape; neither dataset is downloaded.
+    self.assertEqual(datasets.channels("mnist"), 1)
+    self.assertEqual(datasets.channels("cifar10"), 3)
+    with self.assertRaisesRegex(datasets.DataError, "^dataset 'nope'"):
+      datasets.channels("nope")
+
+  def testShuffleSeed_FixedFullPermutationOfAFolder(self):
+    root = self.get_temp_dir() + "/ordered"
+    for i in range(12):  # Sorted by name = sorted by "class" (the value).
+      self.write(os.path.join(root, f"{i:02d}.png"),
+                 np.full((8, 8, 1), 20 * i, np.uint8))
+    first = lambda images: [float(x[0, 0, 0]) for x in images.dataset]
+    stored = first(datasets.load(f"folder:{root}", 8))
+    self.assertEqual(stored, sorted(stored))
+    a = first(datasets.load(f"folder:{root}", 8, shuffle_seed=5))
+    b = first(datasets.load(f"folder:{root}", 8, shuffle_seed=5))
+    c = first(datasets.load(f"folder:{root}", 8, shuffle_seed=6))
+    self.assertEqual(a, b)
+    self.assertCountEqual(a, stored)
+    self.assertNotEqual(a, stored)
+    self.assertNotEqual(a, c)
+
   def testMissingOrEmptyFolder_DataErrorNamingIt(self):
     with self.assertRaisesRegex(datasets.DataError, "^dataset folder:.*no such"):
       datasets.load("folder:/nonexistent/images", 32)

@@ -75,8 +75,10 @@ class ExportTest(tf.test.TestCase):
         size=(3, self.config.latent_size)).astype(np.float32)
     loaded = tf.saved_model.load(self.model_dir)
     served = loaded.signatures["serving_default"](z=tf.constant(z))["images"]
+    # The digits are gray, so their ticket draws (and serves) one channel.
+    self.assertEqual(self.config.channels, 1)
     self.assertEqual((served.dtype, tuple(served.shape)),
-                     (tf.uint8, (3, 32, 32, 3)))
+                     (tf.uint8, (3, 32, 32, 1)))
     generator = workdir_lib.restore_generator(self.config)
     expected = np.clip(np.round(
         (generator(z, training=False).numpy() + 1) * 127.5), 0, 255)
@@ -94,7 +96,7 @@ class ExportTest(tf.test.TestCase):
     sample = loaded.signatures["sample"](
         num_images=tf.constant(4), seed=tf.constant(7, tf.int64))["images"]
     self.assertEqual((sample.dtype, tuple(sample.shape)),
-                     (tf.uint8, (4, 32, 32, 3)))
+                     (tf.uint8, (4, 32, 32, 1)))
     session_sample = saved_model_cli_run(
         self.model_dir, "sample", self.get_temp_dir() + "/b", "--input_exprs",
         "num_images=4;seed=7")
@@ -125,10 +127,10 @@ class ExportTest(tf.test.TestCase):
     self.assertEqual(info["bytes"], os.path.getsize(path))
     self.assertGreaterEqual(info["dense_bytes"] / info["bytes"], 25)
 
-  def testConditionalBigGan_LabelInputAndBitIdenticalTicket(self):
+  def testConditionalColourBigGan_LabelInputAndBitIdenticalTicket(self):
     config = testutil.tiny_config(
         self.get_temp_dir() + "/biggan", arch="biggan", width=8,
-        num_classes=10, train_steps=1)
+        num_classes=10, train_steps=1, channels=3)
     train_lib.run(config)
     generator = workdir_lib.restore_generator(config)
     frozen = saved_model.freeze(generator)
@@ -147,6 +149,8 @@ class ExportTest(tf.test.TestCase):
     z = tf.random.normal([4, config.latent_size], seed=5)
     labels = tf.constant([0, 3, 5, 9], tf.int32)
     images = serve(z=z, label=labels)["images"]
+    self.assertEqual(images.shape, (4, 32, 32, 3))
+    self.assertEqual(config2.channels, 3)
     self.assertAllEqual(images, serve2(z=z, label=labels)["images"])
     self.assertNotAllEqual(images, serve(z=z, label=labels[::-1])["images"])
     expected = generator([z, labels], training=False).numpy()

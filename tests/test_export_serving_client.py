@@ -59,7 +59,7 @@ class ServingClientTest(tf.test.TestCase):
       images = run_signature(self.loaded, body["signature_name"],
                              body["inputs"])
       self.assertEqual((images.dtype, images.shape),
-                       (np.uint8, (count, 32, 32, 3)), name)
+                       (np.uint8, (count, 32, 32, 1)), name)  # Gray digits.
     self.assertEqual(serving_client.rest_body("sample", num_images=4, seed=0),
                      json.load(open(os.path.join(EXAMPLES, "sample.json"))))
 
@@ -109,7 +109,7 @@ class ServingClientTest(tf.test.TestCase):
           "--num_images=4", f"--out={out}")
       self.assertEqual(result.returncode, 0, result.stderr[-2000:])
       grid = tf.io.decode_png(open(out, "rb").read())
-      self.assertEqual(grid.shape, (2 * 34 + 2, 2 * 34 + 2, 3))
+      self.assertEqual(grid.shape, (2 * 34 + 2, 2 * 34 + 2, 1))
     finally:
       server.shutdown()
 

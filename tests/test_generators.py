@@ -210,6 +210,41 @@ class BuildTest(parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, "keep_ratio"):
       generators.build("sngan", resolution=32, width=8, keep_ratio=0.0)
 
+  def testTicketWholeOrAsKeywords_SameNetwork_NotBoth(self):
+    options = generators.TicketOptions(keep_ratio=0.3, seed=4)
+    a = generators.build("gfmn", resolution=32, width=4, ticket=options)
+    b = generators.build("gfmn", resolution=32, width=4, keep_ratio=0.3,
+                         seed=4)
+    for x, y in zip(a.weights, b.weights):
+      np.testing.assert_array_equal(x.numpy(), y.numpy())
+    with self.assertRaisesRegex(ValueError, "^keep_ratio: give the ticket"):
+      generators.build("gfmn", ticket=options, keep_ratio=0.3)
+
+  def testBadChannels_RaisesNamingThem(self):
+    with self.assertRaisesRegex(ValueError, "^channels must be one of"):
+      generators.build("gfmn", resolution=32, width=4, channels=2)
+
+
+class ChannelsTest(tf.test.TestCase, parameterized.TestCase):
+
+  @parameterized.named_parameters(*CASES)
+  def testGray_OneOutputChannel_SameBodyAsColour(self, arch, resolution):
+    gray = tiny(arch, resolution, channels=1)
+    colour = tiny(arch, resolution)
+    self.assertEqual(gray(latent(arch)).shape,
+                     (3, resolution, resolution, 1))
+    # Only the head differs: every other layer has the same shapes.
+    shapes = lambda m: [tuple(w.shape) for w in m.weights
+                        if "to_rgb" not in w.path]
+    self.assertEqual(shapes(gray), shapes(colour))
+    head = [w for w in gray.weights if w.path.endswith("to_rgb/kernel")]
+    self.assertEqual(head[0].shape[-1], 1)
+
+  def testDiscriminator_TakesTheGeneratorsChannels(self):
+    model = generators.build_discriminator(32, ch=4, channels=1)
+    self.assertEqual(model.input_shape, (None, 32, 32, 1))
+    self.assertEqual(model(tf.zeros([2, 32, 32, 1])).shape, (2, 1))
+
 
 def documented_counts():
   """Rows of the parameter table in BUILD.md: {(arch, res): (kernels, biases)}."""

@@ -45,6 +45,25 @@ class AdamMovingAverageTest(tf.test.TestCase):
 
 class MomentMatchingTest(tf.test.TestCase):
 
+  def testAmaInit_ZerosOrPyTorchLinearUniformSeeded(self):
+    dim = 400
+    mean, var = np.zeros(dim, np.float32), np.ones(dim, np.float32)
+    zeros = losses.MomentMatching(mean, var)
+    self.assertAllEqual(zeros.ama_mean.value, np.zeros(dim))
+    uniform = losses.MomentMatching(mean, var, ama_init="uniform", seed=3)
+    bound = 1 / np.sqrt(dim)
+    for ama in (uniform.ama_mean, uniform.ama_var):
+      value = ama.value.numpy()
+      self.assertLessEqual(np.abs(value).max(), bound)
+      # U(-b, b) has standard deviation b / sqrt(3).
+      self.assertAllClose(value.std(), bound / np.sqrt(3), rtol=0.15)
+      self.assertAllEqual(ama.m, np.zeros(dim))
+    self.assertNotAllEqual(uniform.ama_mean.value, uniform.ama_var.value)
+    again = losses.MomentMatching(mean, var, ama_init="uniform", seed=3)
+    self.assertAllEqual(again.ama_mean.value, uniform.ama_mean.value)
+    with self.assertRaisesRegex(ValueError, "^ama_init must be one of"):
+      losses.MomentMatching(mean, var, ama_init="normal")
+
   def testLossAndGradient_MatchNumPy(self):
     rng = np.random.default_rng(1)
     b, d = 8, 5

@@ -13,7 +13,9 @@
 
 Images are resized so that their shorter side equals the resolution, then
 center-cropped (the authors' ``Resize`` + ``CenterCrop``), grayscale is repeated
-to RGB, and pixels are scaled to the generator's range [-1, 1].
+to RGB, and pixels are scaled to the generator's range [-1, 1]. Whether the
+data are gray is kept apart (``channels``): a search's generator draws as many
+channels as its data have.
 """
 
 import dataclasses
@@ -21,6 +23,7 @@ import os
 from typing import NamedTuple, Optional, Tuple
 
 from absl import logging
+import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -29,6 +32,7 @@ from slt_tf.data import images as images_lib
 from slt_tf import errors
 
 FOLDER_PREFIX = "folder:"
+_SHUFFLE_BUFFER = 10_000
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 EMBEDDED = embedded_mnist.NAME
 
@@ -97,14 +101,70 @@ def _folder_files(path: str):
   return sorted(files)
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# JPEG start-of-frame markers (baseline, progressive, lossless...): the
+# component count follows the marker's length, precision, height and width.
+_JPEG_SOF = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def file_channels(path: str) -> int:
+  """1 for a gray PNG or JPEG, else 3, from the file's header alone.
+
+  PNG colour types 0 and 4 (gray, gray with alpha) and single-component JPEGs
+  are gray; everything else (colour, palettes, BMP, GIF, unreadable headers)
+  counts as colour, so a folder is called gray only when every file says so.
+  """
+  with open(path, "rb") as f:
+    head = f.read(1 << 16)
+  if head.startswith(_PNG_SIGNATURE) and len(head) > 25:
+    return 1 if head[25] in (0, 4) else 3
+  if head.startswith(b"\xff\xd8"):
+    i = 2
+    while i + 9 < len(head):
+      if head[i] != 0xFF:
+        break
+      marker = head[i + 1]
+      if marker in _JPEG_SOF:
+        return 1 if head[i + 9] == 1 else 3
+      i += 2 + int.from_bytes(head[i + 2:i + 4], "big")
+  return 3
+
+
+def channels(dataset: str, data_dir: Optional[str] = None) -> int:
+  """The dataset's image channels: 1 when its images are gray, else 3.
+
+  Read from the TFDS feature's shape (no download needed), or from every
+  file's header for a folder (all gray -> 1).
+
+  Raises:
+    DataError: the dataset is unknown, or the folder has no images.
+  """
+  if dataset == EMBEDDED:
+    return embedded_mnist.CHANNELS
+  if dataset.startswith(FOLDER_PREFIX):
+    files = _folder_files(dataset[len(FOLDER_PREFIX):])
+    return 1 if all(file_channels(f) == 1 for f in files) else 3
+  try:
+    builder = tfds.builder(dataset, data_dir=data_dir)
+  except tfds.core.registered.DatasetNotFoundError:
+    raise DataError(_not_found(dataset)) from None
+  image = builder.info.features["image"] if (
+      "image" in builder.info.features) else None
+  shape = getattr(image, "shape", None) or (None,)
+  return 1 if shape[-1] == 1 else 3
+
+
+def _not_found(name: str) -> str:
+  return (f"dataset {name!r} is not a TFDS dataset, '{EMBEDDED}', or "
+          f"'{FOLDER_PREFIX}PATH' (see https://www.tensorflow.org/datasets/"
+          "catalog/overview)")
+
+
 def _tfds_builder(name: str, data_dir: Optional[str], download: bool):
   try:
     builder = tfds.builder(name, data_dir=data_dir)
   except tfds.core.registered.DatasetNotFoundError:
-    raise DataError(
-        f"dataset {name!r} is not a TFDS dataset, '{EMBEDDED}', or "
-        f"'{FOLDER_PREFIX}PATH' (see https://www.tensorflow.org/datasets/"
-        "catalog/overview)") from None
+    raise DataError(_not_found(name)) from None
   if builder.is_prepared():
     return builder
   if name == EMBEDDED:
@@ -178,7 +238,8 @@ def held_out_splits(dataset: str, data_dir: Optional[str] = None
 
 def load(dataset: str, resolution: int, split: str = "train",
          data_dir: Optional[str] = None, download: bool = False,
-         with_labels: bool = False) -> Images:
+         with_labels: bool = False,
+         shuffle_seed: Optional[int] = None) -> Images:
   """Loads ``dataset`` preprocessed to ``resolution`` (see the module doc).
 
   Args:
@@ -188,6 +249,10 @@ def load(dataset: str, resolution: int, split: str = "train",
     data_dir: TFDS data directory.
     download: let TFDS download and prepare a missing dataset.
     with_labels: yield ``(image, label)``; fails for sources without labels.
+    shuffle_seed: None keeps the stored order; a seed gives one fixed
+      shuffled order (a full permutation of a folder's files, a
+      10,000-example shuffle buffer over a TFDS split, whose stored order
+      TFDS already shuffled when it prepared it).
 
   Returns:
     ``Images`` in a deterministic order.
@@ -199,6 +264,9 @@ def load(dataset: str, resolution: int, split: str = "train",
     if with_labels:
       raise DataError(f"dataset {dataset!r}: image folders have no labels")
     files = _folder_files(dataset[len(FOLDER_PREFIX):])
+    if shuffle_seed is not None:
+      files = [files[i] for i in
+               np.random.default_rng(shuffle_seed).permutation(len(files))]
     decode = lambda f: preprocess(tf.io.decode_image(
         tf.io.read_file(f), channels=3, expand_animations=False), resolution)
     ds = tf.data.Dataset.from_tensor_slices(files).map(
@@ -212,6 +280,9 @@ def load(dataset: str, resolution: int, split: str = "train",
   if with_labels and not num_classes:
     raise DataError(f"dataset {dataset!r} has no class labels")
   ds = builder.as_dataset(split=split, shuffle_files=False)
+  if shuffle_seed is not None:
+    ds = ds.shuffle(_SHUFFLE_BUFFER, seed=shuffle_seed,
+                    reshuffle_each_iteration=False)
   if with_labels:
     fn = lambda ex: (preprocess(ex["image"], resolution), ex["label"])
   else:

@@ -19,6 +19,7 @@ import tensorflow_datasets as tfds
 NAME = "mnist_embedded"
 TRAIN_PER_CLASS = 400
 SIZE = 32
+CHANNELS = 1  # Gray digits.
 
 
 def source_path() -> str:
@@ -61,7 +62,7 @@ class MnistEmbedded(tfds.core.GeneratorBasedBuilder):
         builder=self,
         description=__doc__,
         features=tfds.features.FeaturesDict({
-            "image": tfds.features.Image(shape=(SIZE, SIZE, 1)),
+            "image": tfds.features.Image(shape=(SIZE, SIZE, CHANNELS)),
             "label": tfds.features.ClassLabel(num_classes=10),
         }),
         supervised_keys=("image", "label"),

@@ -22,6 +22,26 @@ def from_uint8(images) -> tf.Tensor:
   return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
+def to_rgb(images) -> tf.Tensor:
+  """(..., 1) gray images as 3 equal channels; colour images unchanged. How
+  a gray generator's output reaches the 3-channel feature nets and backbones."""
+  images = tf.convert_to_tensor(images)
+  if images.shape[-1] == 1:
+    return tf.tile(images, [1] * (images.shape.rank - 1) + [3])
+  return images
+
+
+def to_channels(images, channels: int) -> tf.Tensor:
+  """Images with ``channels`` channels: gray repeated to colour, or colour
+  averaged to gray (exact for the equal channels of gray data)."""
+  images = tf.convert_to_tensor(images)
+  if images.shape[-1] == channels:
+    return images
+  if channels == 3:
+    return to_rgb(images)
+  return tf.reduce_mean(images, axis=-1, keepdims=True)
+
+
 def make_grid(images, columns=None, padding: int = 2) -> np.ndarray:
   """Tiles a batch (B, H, W, C) into one (rows*(H+p)+p, cols*(W+p)+p, C) image.
 

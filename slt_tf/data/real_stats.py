@@ -4,8 +4,13 @@ The mean and unbiased variance of the extractor's features over the training
 set are computed once, batch by batch (Chan et al.'s pairwise update in float64,
 so no feature matrix is ever held), and cached by ``slt_tf.data.cache`` under a key
 of everything they depend on: dataset, split, resolution, extractor, weights
-digest, batch-norm mode, batch size (batch-statistics batch norm depends on it)
-and image count. A cache entry with another key is never reused.
+digest, batch-norm mode, batch size (batch-statistics batch norm depends on it),
+image count and order. A cache entry with another key is never reused.
+
+The images are taken in one fixed shuffled order (seed ``SHUFFLE_SEED``), as
+the authors' loader shuffles: with batch statistics in the extractor's batch
+norm, what shares a batch matters, and a folder sorted by file name (often by
+class) would otherwise give moments of one-class batches.
 """
 
 import time
@@ -57,6 +62,9 @@ def stream_moments(batches, feature_fn, total: Optional[int] = None,
   return mean, m2 / (count - 1), count
 
 
+SHUFFLE_SEED = 0x5EED
+
+
 def load_or_compute(extractor, dataset: str, resolution: int, split: str,
                     batch_size: int, cache_dir: str, data_dir=None,
                     max_images: int = 0) -> Tuple[np.ndarray, np.ndarray, dict]:
@@ -67,16 +75,18 @@ def load_or_compute(extractor, dataset: str, resolution: int, split: str,
     dataset, resolution, split, data_dir: see ``slt_tf.data.load``.
     batch_size: batch of the feature pass.
     cache_dir: cache root.
-    max_images: use only the first N images (0: all).
+    max_images: use only N images (0: all), the first N of the shuffled
+      order.
 
   Returns:
     (mean float32, variance float32, key with the image count).
   """
-  images = datasets.load(dataset, resolution, split, data_dir)
+  images = datasets.load(dataset, resolution, split, data_dir,
+                         shuffle_seed=SHUFFLE_SEED)
   count = images.count if max_images <= 0 else min(max_images, images.count)
   key = {"kind": "real_stats", "dataset": dataset, "split": split,
          "resolution": resolution, "batch_size": batch_size, "count": count,
-         **extractor.cache_identity()}
+         "order": f"shuffled:{SHUFFLE_SEED}", **extractor.cache_identity()}
   path = cache.entry_path(cache_dir, "real_stats", key)
   cached = cache.load(path, key)
   if cached is not None:

@@ -7,7 +7,8 @@ in, scores dropped) and copies the batch-norm moving statistics.
 with two signatures:
 
 * ``serving_default``: ``z`` float32 [None, nz] (and ``label`` int32 [None] for
-  conditional BigGAN) -> ``images`` uint8 [None, H, W, 3];
+  conditional BigGAN) -> ``images`` uint8 [None, H, W, C], with C the run's
+  ``channels`` (1: gray images, as a gray dataset's generator draws them);
 * ``sample``: ``num_images`` int32 [] and ``seed`` int64 [] -> ``images``.
 
 The compact ticket (seeds and masks) is ``slt_tf.export.compact``.

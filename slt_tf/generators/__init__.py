@@ -4,7 +4,8 @@
 
 Architectures: ``gfmn`` (the paper's main model), ``sngan``, ``biggan``. Each
 returns a Keras model mapping z of shape (B, nz) (and, for conditional BigGAN, an
-int label of shape (B,)) to images (B, res, res, 3) in [-1, 1]. Defaults
+int label of shape (B,)) to images (B, res, res, channels) in [-1, 1], with
+3 channels unless told (``channels=1`` for gray data). Defaults
 reproduce the paper's models; BUILD.md tabulates their parameter counts.
 """
 
@@ -14,6 +15,8 @@ import keras
 
 from slt_tf.generators import biggan
 from slt_tf.generators import common
+from slt_tf.generators.common import CHANNELS
+from slt_tf.generators.common import check_channels
 from slt_tf.generators.common import prunable_parameter_count
 from slt_tf.generators.common import TicketOptions
 from slt_tf.generators import gfmn
@@ -59,8 +62,8 @@ def build(arch: str, resolution: int = 64, width: Optional[int] = None,
     ticket: how the masked layers are made, whole. Alternatively give its
       fields as keywords (``keep_ratio=0.1, mode="dense", seed=0, ...``).
     **options: ``TicketOptions`` fields (when ``ticket`` is None) and
-      architecture arguments (BigGAN: num_classes, shared_dim,
-      attention_resolutions).
+      architecture arguments (every architecture: channels, 1 or 3; BigGAN:
+      num_classes, shared_dim, attention_resolutions).
 
   Returns:
     The Keras model.
@@ -89,8 +92,8 @@ def build(arch: str, resolution: int = 64, width: Optional[int] = None,
     raise
 
 
-__all__ = ["ARCHS", "PAPER_PARAMETERS_64", "TicketOptions", "build",
-           "build_discriminator", "default_nz", "prunable_parameter_count",
-           "resolutions"]
+__all__ = ["ARCHS", "CHANNELS", "PAPER_PARAMETERS_64", "TicketOptions", "build",
+           "build_discriminator", "check_channels", "default_nz",
+           "prunable_parameter_count", "resolutions"]
 
 build_discriminator = sngan.build_discriminator

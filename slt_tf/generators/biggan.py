@@ -177,7 +177,7 @@ class SelfAttention(keras.layers.Layer):
 def build(resolution: int = 64, ch=None, nz: int = 120, num_classes: int = 0,
           shared_dim: int = 128, attention_resolutions: Sequence[int] = (),
           options: common.TicketOptions = common.TicketOptions(),
-          name: str = "biggan_generator") -> keras.Model:
+          channels: int = 3, name: str = "biggan_generator") -> keras.Model:
   """Builds the BigGAN generator from masked, spectrally normalised layers.
 
   Args:
@@ -190,10 +190,11 @@ def build(resolution: int = 64, ch=None, nz: int = 120, num_classes: int = 0,
     attention_resolutions: output resolutions of the blocks followed by
       self-attention (BigGAN uses 64 at 128x128; empty by default here).
     options: ticket options shared by every layer.
+    channels: output channels, 1 (gray) or 3 (colour).
     name: model name.
 
   Returns:
-    A Keras model mapping z (B, nz) [and label (B,)] to images (B, res, res, 3)
+    A Keras model mapping z (B, nz) [and label (B,)] to images (B, res, res, channels)
     in [-1, 1].
   """
   resolution = common.check_resolution("biggan", resolution, RESOLUTIONS)
@@ -255,5 +256,6 @@ def build(resolution: int = 64, ch=None, nz: int = 120, num_classes: int = 0,
           gamma_trainable=options.mode == "dense",
           gamma_init=0.0 if options.mode == "dense" else 1.0,
           name=f"attention{2**(3 + i)}")(x)
-  x = common.to_rgb_head(make, x, whole=options.last_dense)
+  x = common.to_rgb_head(make, x, whole=options.last_dense,
+                           channels=channels)
   return keras.Model(inputs if len(inputs) > 1 else z, x, name=name)

@@ -159,11 +159,24 @@ def residual_up_block(make: LayerFactory, x, channels: int, name: str,
   return keras.layers.Add()([h, skip])
 
 
-def to_rgb_head(make: LayerFactory, x, whole: bool):
-  """BN, ReLU, conv3x3 to 3 channels, tanh: every generator's output head."""
+CHANNELS = (1, 3)
+
+
+def check_channels(channels) -> int:
+  if channels not in CHANNELS:
+    raise ValueError(f"channels must be one of {CHANNELS} (gray or colour), "
+                     f"got {channels!r}")
+  return int(channels)
+
+
+def to_rgb_head(make: LayerFactory, x, whole: bool, channels: int = 3):
+  """BN, ReLU, conv3x3 to ``channels`` (1 gray, 3 colour), tanh: every
+  generator's output head. (The layer keeps the name ``to_rgb`` for both, so
+  checkpoints of either kind name it alike.)"""
   x = batch_norm("out_bn")(x)
   x = keras.layers.ReLU()(x)
-  return make.conv(3, 3, name="to_rgb", whole=whole, activation="tanh")(x)
+  return make.conv(check_channels(channels), 3, name="to_rgb", whole=whole,
+                   activation="tanh")(x)
 
 
 def check_resolution(arch: str, resolution, supported) -> int:

@@ -17,7 +17,7 @@ RESOLUTIONS = (32, 64)
 
 def build(resolution: int = 64, ngf: int = 64, nz: int = 100,
           options: common.TicketOptions = common.TicketOptions(),
-          name: str = "gfmn_generator") -> keras.Model:
+          channels: int = 3, name: str = "gfmn_generator") -> keras.Model:
   """Builds the GFMN ResNet generator from masked layers.
 
   Args:
@@ -25,10 +25,11 @@ def build(resolution: int = 64, ngf: int = 64, nz: int = 100,
     ngf: base width; the first stage has ngf * 2^(nb) channels.
     nz: latent size.
     options: ticket options shared by every layer.
+    channels: output channels, 1 (gray) or 3 (colour).
     name: model name.
 
   Returns:
-    A Keras model mapping z (B, nz) to images (B, res, res, 3) in [-1, 1].
+    A Keras model mapping z (B, nz) to images (B, res, res, channels) in [-1, 1].
   """
   resolution = common.check_resolution("gfmn", resolution, RESOLUTIONS)
   nb = int(math.log2(resolution)) - 2
@@ -42,5 +43,6 @@ def build(resolution: int = 64, ngf: int = 64, nz: int = 100,
   for i in range(nb):
     x = common.residual_up_block(make, x, widths[i + 1], f"block{i}",
                                  conv_before_upsample=True)
-  x = common.to_rgb_head(make, x, whole=options.last_dense)
+  x = common.to_rgb_head(make, x, whole=options.last_dense,
+                           channels=channels)
   return keras.Model(z, x, name=name)

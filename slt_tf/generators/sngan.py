@@ -20,7 +20,7 @@ RESOLUTIONS = (32, 64)
 
 def build(resolution: int = 64, ch: int = 256, nz: int = 128,
           options: common.TicketOptions = common.TicketOptions(),
-          name: str = "sngan_generator") -> keras.Model:
+          channels: int = 3, name: str = "sngan_generator") -> keras.Model:
   """Builds the SNGAN ResNet generator from masked layers.
 
   Args:
@@ -28,10 +28,11 @@ def build(resolution: int = 64, ch: int = 256, nz: int = 128,
     ch: width of every block.
     nz: latent size.
     options: ticket options shared by every layer.
+    channels: output channels, 1 (gray) or 3 (colour).
     name: model name.
 
   Returns:
-    A Keras model mapping z (B, nz) to images (B, res, res, 3) in [-1, 1].
+    A Keras model mapping z (B, nz) to images (B, res, res, channels) in [-1, 1].
   """
   resolution = common.check_resolution("sngan", resolution, RESOLUTIONS)
   nb = int(math.log2(resolution)) - 2
@@ -43,11 +44,13 @@ def build(resolution: int = 64, ch: int = 256, nz: int = 128,
   for i in range(nb):
     x = common.residual_up_block(make, x, ch, f"block{i}",
                                  conv_before_upsample=False)
-  x = common.to_rgb_head(make, x, whole=options.last_dense)
+  x = common.to_rgb_head(make, x, whole=options.last_dense,
+                           channels=channels)
   return keras.Model(z, x, name=name)
 
 
 def build_discriminator(resolution: int = 64, ch: int = 64, seed: int = 0,
+                        channels: int = 3,
                         name: str = "sngan_discriminator") -> keras.Model:
   """Builds the SNGAN ResNet discriminator (dense, spectrally normalised).
 
@@ -57,10 +60,11 @@ def build_discriminator(resolution: int = 64, ch: int = 64, seed: int = 0,
       ch*[1, 2, 4, 8, 16], every block down-samples).
     ch: base width.
     seed: seed of the initial weights.
+    channels: input channels, the generator's (1 gray, 3 colour).
     name: model name.
 
   Returns:
-    A Keras model mapping images (B, res, res, 3) to logits (B, 1).
+    A Keras model mapping images (B, res, res, channels) to logits (B, 1).
   """
   resolution = common.check_resolution("sngan discriminator", resolution,
                                        RESOLUTIONS)
@@ -74,7 +78,8 @@ def build_discriminator(resolution: int = 64, ch: int = 64, seed: int = 0,
       spectral_norm=True)
   pool = lambda: keras.layers.AveragePooling2D(2)
 
-  image = keras.Input((resolution, resolution, 3), name="image")
+  image = keras.Input((resolution, resolution, common.check_channels(channels)),
+                      name="image")
   # Optimised first block: conv, ReLU, conv, pool; shortcut pool, then 1x1 conv.
   h = make.conv(widths[0], 3, name="block0_conv1")(image)
   h = keras.layers.ReLU()(h)

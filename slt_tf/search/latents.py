@@ -33,14 +33,17 @@ def step_latents(config: TrainConfig, step) -> list:
 
 
 def real_batch(config: TrainConfig, images: tf.Variable, step) -> tf.Tensor:
-  """The global batch of real images of ``step`` in [-1, 1] (drawn with
-  replacement, a function of seed and step)."""
+  """The global batch of real images of ``step`` in [-1, 1] with the
+  generator's channels (drawn with replacement, a function of seed and
+  step)."""
   seed = tf.stack([tf.constant(config.seed + _REAL_SEED_OFFSET, tf.int64),
                    tf.cast(step, tf.int64)])
   index = tf.random.stateless_uniform(
       [config.batch_size], seed=seed, minval=0,
       maxval=tf.shape(images, out_type=tf.int64)[0], dtype=tf.int64)
-  return images_lib.from_uint8(tf.gather(images, index))
+  # The generator's channels, as the discriminator sees both.
+  return images_lib.to_channels(images_lib.from_uint8(tf.gather(images, index)),
+                                config.channels)
 
 
 def step_batch(config: TrainConfig, step, real_images=None) -> dict:

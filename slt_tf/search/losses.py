@@ -15,11 +15,16 @@ computes the same loss, so the step divides it by the replica count before
 differentiating (the all-reduce's gradient is an all-sum).
 """
 
+import math
 from typing import Dict, Tuple
 
 import tensorflow as tf
 
 from slt_tf import replica
+from slt_tf.config import AMA_INITS
+
+
+_AMA_SEED = 0xA3A  # Keeps the moving averages' draws apart from others.
 
 
 class AdamMovingAverage(tf.Module):
@@ -32,18 +37,21 @@ class AdamMovingAverage(tf.Module):
   Args:
     dim: vector length.
     learning_rate, beta1, beta2, epsilon: Adam's hyper-parameters.
+    initial: the starting value (D,); zeros when None.
   """
 
   def __init__(self, dim: int, learning_rate: float = 1e-5,
                beta1: float = 0.5, beta2: float = 0.999,
-               epsilon: float = 1e-8, name=None):
+               epsilon: float = 1e-8, initial=None, name=None):
     super().__init__(name=name)
     self.learning_rate, self.beta1 = float(learning_rate), float(beta1)
     self.beta2, self.epsilon = float(beta2), float(epsilon)
-    vector = lambda n: tf.Variable(
-        tf.zeros([dim]), trainable=False, name=n,
+    vector = lambda n, start=None: tf.Variable(
+        tf.zeros([dim]) if start is None else tf.cast(start, tf.float32),
+        trainable=False, name=n,
         aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-    self.value, self.m, self.v = vector("value"), vector("m"), vector("v")
+    self.value = vector("value", initial)
+    self.m, self.v = vector("m"), vector("v")
     self.t = tf.Variable(0, dtype=tf.int64, trainable=False, name="t",
                          aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
@@ -71,6 +79,10 @@ class MomentMatching(tf.Module):
     real_mean, real_var: float arrays (D,), the training set's feature mean
       and unbiased variance.
     ama_learning_rate, beta1, beta2, epsilon: the moving averages' Adam.
+    ama_init: where the moving averages start: "zeros", or "uniform",
+      U(-1/sqrt(D), 1/sqrt(D)), the default initialisation of the PyTorch
+      ``nn.Linear`` the authors hold them in.
+    seed: seed of the "uniform" start.
 
   Attributes:
     ama_mean, ama_var: the two ``AdamMovingAverage`` (checkpoint these).
@@ -78,7 +90,8 @@ class MomentMatching(tf.Module):
 
   def __init__(self, real_mean, real_var, ama_learning_rate: float = 1e-5,
                beta1: float = 0.5, beta2: float = 0.999,
-               epsilon: float = 1e-8, name=None):
+               epsilon: float = 1e-8, ama_init: str = "zeros", seed: int = 0,
+               name=None):
     super().__init__(name=name)
     # Variables rather than constants keep 1.2M-wide vectors out of the graph.
     self.real_mean = tf.Variable(tf.cast(real_mean, tf.float32),
@@ -88,8 +101,17 @@ class MomentMatching(tf.Module):
     dim = int(self.real_mean.shape[0])
     ama = dict(learning_rate=ama_learning_rate, beta1=beta1, beta2=beta2,
                epsilon=epsilon)
-    self.ama_mean = AdamMovingAverage(dim, name="ama_mean", **ama)
-    self.ama_var = AdamMovingAverage(dim, name="ama_var", **ama)
+    if ama_init not in AMA_INITS:
+      raise ValueError(f"ama_init must be one of {AMA_INITS}, got {ama_init!r}")
+    start = lambda i: (None if ama_init == "zeros" else
+                       tf.random.stateless_uniform(
+                           [dim], seed=[seed, _AMA_SEED + i],
+                           minval=-1.0 / math.sqrt(dim),
+                           maxval=1.0 / math.sqrt(dim)))
+    self.ama_mean = AdamMovingAverage(dim, name="ama_mean", initial=start(0),
+                                      **ama)
+    self.ama_var = AdamMovingAverage(dim, name="ama_var", initial=start(1),
+                                     **ama)
 
   def __call__(self, features) -> Tuple[tf.Tensor, Dict[str, tf.Tensor]]:
     """Loss of a (per-replica) batch of generated features (B, D).

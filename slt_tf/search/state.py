@@ -96,7 +96,7 @@ def build_state(config: TrainConfig, strategy, cache_dir: str,
                       if config.method_spec.needs_ticket else None)
     objective = losses.MomentMatching(
         mean, var, config.ama_learning_rate, config.beta1, config.beta2,
-        config.adam_epsilon)
+        config.adam_epsilon, config.ama_init, config.seed)
     optimizer = keras.optimizers.Adam(
         learning_rate(config), beta_1=config.beta1, beta_2=config.beta2,
         epsilon=config.adam_epsilon)
@@ -106,7 +106,8 @@ def build_state(config: TrainConfig, strategy, cache_dir: str,
     adversarial = {}
     if config.method_spec.adversarial:
       discriminator = generators.build_discriminator(
-          config.resolution, ch=config.d_width, seed=config.seed)
+          config.resolution, ch=config.d_width, seed=config.seed,
+          channels=config.channels)
       d_optimizer = keras.optimizers.Adam(
           config.d_learning_rate, beta_1=config.d_beta1,
           beta_2=config.d_beta2, epsilon=config.adam_epsilon)

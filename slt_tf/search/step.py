@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from slt_tf.config import TrainConfig
+from slt_tf.data import images as images_lib
 from slt_tf.generators import inputs as inputs_lib
 from slt_tf.search.state import State
 from slt_tf.ticket import layers
@@ -34,6 +35,10 @@ def train_step_fn(config: TrainConfig, strategy, state: State):
     start = context.replica_id_in_sync_group * local_batch
     return [t[start:start + local_batch] for t in tensors]
 
+  def rgb(fake):
+    # Gray samples reach the 3-channel feature net as 3 equal channels.
+    return images_lib.to_rgb(fake)
+
   def replica_step(inputs, real):
     local = local_part(inputs)
     local = inputs_lib.generator_input(local)
@@ -42,12 +47,12 @@ def train_step_fn(config: TrainConfig, strategy, state: State):
     if not method.trains:
       # Batch-norm statistics only; the loss is logged for comparison.
       fake = generator(local, training=True)
-      loss, metrics = objective(extractor(fake, training=False))
+      loss, metrics = objective(extractor(rgb(fake), training=False))
       return dict(metrics, loss=loss)
     with tf.GradientTape() as tape:
       fake = generator(local, training=True)
       if not method.adversarial:
-        loss, metrics = objective(extractor(fake, training=False))
+        loss, metrics = objective(extractor(rgb(fake), training=False))
     if method.adversarial:
       loss, metrics = adversarial_losses(
           tape, fake, local_part([real])[0], discriminator, d_optimizer,
@@ -58,7 +63,7 @@ def train_step_fn(config: TrainConfig, strategy, state: State):
       scaled = loss / replicas
     grads = tape.gradient(scaled, variables)
     if method.adversarial:  # Monitored, for comparison with moment matching.
-      _, moments = objective(extractor(fake, training=False))
+      _, moments = objective(extractor(rgb(fake), training=False))
       metrics = dict(moments, **metrics)
     if state.gradient_masks is not None:
       grads = [g * m for g, m in zip(grads, state.gradient_masks)]

@@ -60,9 +60,11 @@ def validate_keep_ratio(keep_ratio, name: str = "keep_ratio") -> float:
 def kept_count(n: int, keep_ratio: float) -> int:
   """Number of entries a tensor of ``n`` elements keeps: ``n - floor((1-k) n)``."""
   keep_ratio = validate_keep_ratio(keep_ratio)
-  # The product is rounded to float precision first so that e.g. (1 - 0.7) * 10,
-  # which is 2.9999999999999996 in binary floating point, prunes 3 entries, as a
-  # user reading "keep 0.7 of 10" expects.
+  # The product is rounded to 9 decimals first, so that the count is the exact
+  # decimal one: (1 - 0.3) * 90 is 62.99999999999999 in binary floating point,
+  # and pruning its floor (62) would keep 28 of 90 where "keep 0.3 of 90"
+  # means 27. (The authors' int((1 - k) * n) keeps 28 there; the rules differ
+  # by one entry exactly where the decimal product is an integer.)
   return n - int(math.floor(round((1.0 - keep_ratio) * n, 9)))
 
 
