@@ -11,6 +11,7 @@ from typing import Optional, Tuple
 
 from slt_tf import config_fields
 from slt_tf.data import datasets
+from slt_tf.data import folders
 from slt_tf import features as features_lib
 from slt_tf import generators
 from slt_tf.generators import TicketOptions
@@ -26,6 +27,7 @@ AMA_INITS = ("zeros", "uniform")
 # workdir must agree on them (the rest, e.g. train_steps, may change).
 IDENTITY_FIELDS = ("method", "arch", "resolution", "width", "nz",
                    "num_classes", "channels", "ticket", "dataset", "split",
+                   "holdout",
                    "features", "feature_layers", "feature_bn", "batch_size",
                    "max_real_images", "init_from", "d_width")
 # What a config.json written before a field existed meant by its absence.
@@ -46,6 +48,8 @@ class TrainConfig:
     width: base width (None: the paper's).
     nz: latent size (None: the architecture's).
     num_classes: BigGAN only; 0 is unconditional.
+    class_names: an image folder's classes (sorted subfolder names).
+    holdout: an image folder's held-out fraction (``slt_tf.data.folders``).
     channels: channels the generator draws, 1 or 3; None takes the dataset's
       (``slt_tf.data.datasets.channels``) at construction. Gray images reach
       the feature nets and backbones as 3 equal channels.
@@ -129,6 +133,13 @@ class TrainConfig:
       None, "TFDS data directory (default: TFDS's).")
   split: str = config_fields.field(
       "train", "Split whose feature statistics are matched.")
+  class_names: Tuple[str, ...] = config_fields.field(
+      (), "An image folder's classes (its subfolders, sorted; label i is the "
+      "i-th), recorded when the run starts.", flag=False)
+  holdout: float = config_fields.field(
+      0.2, "Image folders without train/, validation/ and test/ subfolders: "
+      "the fraction of files held out by a hash of their path, half for "
+      "selecting checkpoints and half for reporting.")
   download: bool = config_fields.field(
       False, "Let TFDS download a missing dataset.")
   features: str = config_fields.field(
@@ -192,7 +203,8 @@ class TrainConfig:
   eval_samples: int = config_fields.field(
       1000, "N of those evaluations.")
   eval_backbone: str = config_fields.field(
-      "auto", "Their backbone: inception, digits, or auto.")
+      "auto", "Their backbone: inception, domain, digits, or auto (as "
+      "evaluate's --backbone).")
   eval_backbone_weights: Optional[str] = config_fields.field(
       None, "Inception weights for those evaluations.")
   d_width: int = config_fields.field(
@@ -228,7 +240,7 @@ class TrainConfig:
     if not self.dataset:
       raise ValueError("dataset is required (a TFDS name, folder:PATH or "
                        "mnist_embedded)")
-    self._resolve_channels()
+    self._resolve_data()
     check_name(self.features, features_lib.EXTRACTORS, "features")
     check_name(self.feature_bn, features_lib.BN_MODES, "feature_bn")
     check_name(self.ama_init, AMA_INITS, "ama_init")
@@ -274,13 +286,22 @@ class TrainConfig:
       raise ValueError(f"batch_size ({self.batch_size}) must be divisible by "
                        f"the replica count ({self.cpu_replicas})")
 
-  def _resolve_channels(self):
-    if self.channels is None:
+  def _resolve_data(self):
+    if not 0 < self.holdout < 1:
+      raise ValueError(f"holdout must be in (0, 1), got {self.holdout}")
+    # Frozen dataclass: the derived fields are set once, here.
+    object.__setattr__(self, "class_names", tuple(self.class_names))
+    if not self.class_names and folders.is_folder(self.dataset):
       try:
-        found = datasets.channels(self.dataset, self.data_dir)
+        found = folders.scan(self.dataset, self.holdout).class_names
       except datasets.DataError as e:
         raise ValueError(str(e)) from None
-      # A frozen dataclass: the derived field is set once, here.
+      object.__setattr__(self, "class_names", found)
+    if self.channels is None:
+      try:
+        found = datasets.channels(self.dataset, self.data_dir, self.holdout)
+      except datasets.DataError as e:
+        raise ValueError(str(e)) from None
       object.__setattr__(self, "channels", found)
     generators.check_channels(self.channels)
 

@@ -13,3 +13,7 @@ class UserError(ValueError):
 class RunError(UserError):
   """A run that cannot start or go on: a workdir, checkpoint, strategy or
   ``init_from`` that does not fit the flags."""
+
+
+class DataError(UserError):
+  """A dataset that cannot be used; the message starts with ``dataset``."""

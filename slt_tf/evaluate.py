@@ -33,7 +33,8 @@ _SPLIT = flags.DEFINE_string(
     "test[50%:] for mnist_embedded), never the one the search selected on.")
 _BACKBONE = flags.DEFINE_string(
     "backbone", "auto", f"{backbones.BACKBONES} or auto (digits for "
-    "mnist_embedded, else inception).")
+    "mnist_embedded; inception with --backbone_weights; else domain for a "
+    "labelled dataset: its own classifier, trained once and cached).")
 _BACKBONE_WEIGHTS = flags.DEFINE_string(
     "backbone_weights", None, "Inception weights: a path to Keras's notop .h5 "
     "file, or 'imagenet' (downloads).")

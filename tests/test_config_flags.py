@@ -46,8 +46,11 @@ class ConfigFlagsTest(tf.test.TestCase):
   def testEveryField_IsAFlagWithTheFieldsDefaultAndHelp(self):
     flag_values = flags.FlagValues()
     config_flags.define(flag_values=flag_values)
-    fields = [f for f in dataclasses.fields(TrainConfig) if f.name != "ticket"]
-    fields += [f for f in dataclasses.fields(TicketOptions) if f.name != "mode"]
+    derived = {"mode", "class_names"}  # Set from other fields: no flag.
+    fields = [f for f in dataclasses.fields(TrainConfig)
+              if f.name != "ticket" and f.name not in derived]
+    fields += [f for f in dataclasses.fields(TicketOptions)
+               if f.name not in derived]
     for field in fields:
       flag = flag_values[field.name]
       default = (None if field.default is dataclasses.MISSING
@@ -56,8 +59,10 @@ class ConfigFlagsTest(tf.test.TestCase):
         default = [str(v) for v in default]
       self.assertEqual(flag.default, default, field.name)
       self.assertTrue(flag.help, field.name)
-    self.assertEqual(len(fields), len(TrainConfig.__dataclass_fields__) - 1
+    self.assertEqual(len(fields), len(TrainConfig.__dataclass_fields__) - 2
                      + len(TicketOptions.__dataclass_fields__) - 1)
+    for name in derived:
+      self.assertNotIn(name, flag_values)
 
   def testDerivedMode_HasNoFlagAndFollowsTheMethod(self):
     flag_values = flags.FlagValues()

@@ -66,9 +66,10 @@ class FolderTest(tf.test.TestCase):
     root = self.get_temp_dir()
     image = np.zeros((64, 128, 3), np.uint8)
     image[:, 32:96] = 255  # Exactly the center square survives the crop.
-    self.write(os.path.join(root, "a", "wide.png"), image)
+    # An explicit train/ split of loose (unlabelled) files: both are in it.
+    self.write(os.path.join(root, "train", "a_wide.png"), image)
     gray = np.full((40, 40, 1), 51, np.uint8)
-    self.write(os.path.join(root, "b", "gray.png"), gray)
+    self.write(os.path.join(root, "train", "b_gray.png"), gray)
     with open(os.path.join(root, "notes.txt"), "w") as f:
       f.write("not an image")
     images = datasets.load(f"folder:{root}", 32)
@@ -129,7 +130,7 @@ class FolderTest(tf.test.TestCase):
     empty = self.get_temp_dir()
     with self.assertRaisesRegex(datasets.DataError, "no images"):
       datasets.check(f"folder:{empty}")
-    with self.assertRaisesRegex(datasets.DataError, "no labels"):
+    with self.assertRaisesRegex(datasets.DataError, "no images"):
       datasets.load(f"folder:{empty}", 32, with_labels=True)
 
 

@@ -70,7 +70,8 @@ class MethodRunTest(tf.test.TestCase):
     kernels_before = testutil.masked_arrays(fresh, "kernel")
     for path, kernel in testutil.masked_arrays(after, "kernel").items():
       self.assertAllEqual(kernel, kernels_before[path], msg=path)
-    fresh_d = generators.build_discriminator(32, ch=8, seed=config.seed)
+    fresh_d = generators.build_discriminator(32, ch=8, seed=config.seed,
+                                             channels=config.channels)
     before = [v.numpy() for v in fresh_d.trainable_variables]
     tf.train.Checkpoint(discriminator=fresh_d).restore(
         tf.train.latest_checkpoint(workdir_lib.checkpoint_dir(

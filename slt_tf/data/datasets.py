@@ -28,18 +28,16 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from slt_tf.data import embedded_mnist
+from slt_tf.data import folders
 from slt_tf.data import images as images_lib
 from slt_tf import errors
 
-FOLDER_PREFIX = "folder:"
-_SHUFFLE_BUFFER = 10_000
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+FOLDER_PREFIX = folders.PREFIX
+IMAGE_EXTENSIONS = folders.IMAGE_EXTENSIONS
 EMBEDDED = embedded_mnist.NAME
 
 
-class DataError(errors.UserError):
-  """A dataset that cannot be used; the message starts with ``dataset``."""
-
+DataError = errors.DataError
 
 @dataclasses.dataclass(frozen=True)
 class Images:
@@ -88,19 +86,6 @@ def preprocess(image, resolution: int) -> tf.Tensor:
   return images_lib.from_uint8(tf.clip_by_value(image, 0.0, 255.0))
 
 
-def _folder_files(path: str):
-  if not os.path.isdir(path):
-    raise DataError(f"dataset {FOLDER_PREFIX}{path}: no such directory")
-  files = []
-  for root, _, names in os.walk(path):
-    files.extend(os.path.join(root, n) for n in names
-                 if n.lower().endswith(IMAGE_EXTENSIONS))
-  if not files:
-    raise DataError(f"dataset {FOLDER_PREFIX}{path}: no images "
-                    f"({', '.join(IMAGE_EXTENSIONS)}) under it")
-  return sorted(files)
-
-
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # JPEG start-of-frame markers (baseline, progressive, lossless...): the
 # component count follows the marker's length, precision, height and width.
@@ -130,7 +115,8 @@ def file_channels(path: str) -> int:
   return 3
 
 
-def channels(dataset: str, data_dir: Optional[str] = None) -> int:
+def channels(dataset: str, data_dir: Optional[str] = None,
+             holdout: float = folders.HOLDOUT) -> int:
   """The dataset's image channels: 1 when its images are gray, else 3.
 
   Read from the TFDS feature's shape (no download needed), or from every
@@ -141,9 +127,10 @@ def channels(dataset: str, data_dir: Optional[str] = None) -> int:
   """
   if dataset == EMBEDDED:
     return embedded_mnist.CHANNELS
-  if dataset.startswith(FOLDER_PREFIX):
-    files = _folder_files(dataset[len(FOLDER_PREFIX):])
-    return 1 if all(file_channels(f) == 1 for f in files) else 3
+  if folders.is_folder(dataset):
+    folder = folders.scan(dataset, holdout)
+    return 1 if all(file_channels(f) == 1 for split in folder.splits.values()
+                    for f, _ in split) else 3
   try:
     builder = tfds.builder(dataset, data_dir=data_dir)
   except tfds.core.registered.DatasetNotFoundError:
@@ -152,6 +139,34 @@ def channels(dataset: str, data_dir: Optional[str] = None) -> int:
       "image" in builder.info.features) else None
   shape = getattr(image, "shape", None) or (None,)
   return 1 if shape[-1] == 1 else 3
+
+
+def identity(dataset: str, data_dir: Optional[str] = None,
+             holdout: float = folders.HOLDOUT) -> str:
+  """What caches key a dataset by: its name, and for an image folder also
+  the digest of its files and its hold-out (a path alone names no content).
+  """
+  if not folders.is_folder(dataset):
+    return dataset
+  folder = folders.scan(dataset, holdout)
+  split = "" if folder.explicit else f",holdout={holdout:g}"
+  return f"{dataset}#{folders.content_digest(folder)}{split}"
+
+
+def labelled(dataset: str, data_dir: Optional[str] = None,
+             holdout: float = folders.HOLDOUT) -> bool:
+  """Whether the dataset has class labels (a folder: one subfolder per
+  class; TFDS: a ``label`` feature)."""
+  if dataset == EMBEDDED:
+    return True
+  if folders.is_folder(dataset):
+    return folders.scan(dataset, holdout).labelled
+  try:
+    features = tfds.builder(dataset, data_dir=data_dir).info.features
+  except tfds.core.registered.DatasetNotFoundError:
+    raise DataError(_not_found(dataset)) from None
+  return "label" in features and bool(
+      getattr(features["label"], "num_classes", 0))
 
 
 def _not_found(name: str) -> str:
@@ -185,13 +200,13 @@ def _tfds_builder(name: str, data_dir: Optional[str], download: bool):
 
 
 def check(dataset: str, split: str = "train", data_dir: Optional[str] = None,
-          download: bool = False) -> None:
+          download: bool = False, holdout: float = folders.HOLDOUT) -> None:
   """Fails fast with a ``DataError`` when ``dataset``/``split`` is unusable.
 
   Prepares the embedded default, and any TFDS dataset when ``download``.
   """
-  if dataset.startswith(FOLDER_PREFIX):
-    _folder_files(dataset[len(FOLDER_PREFIX):])
+  if folders.is_folder(dataset):
+    folders.scan(dataset, holdout).files(split)
     return
   _split_size(_tfds_builder(dataset, data_dir, download), dataset, split)
 
@@ -212,20 +227,25 @@ class HeldOutSplits(NamedTuple):
   report: str
 
 
-def held_out_splits(dataset: str, data_dir: Optional[str] = None
-                    ) -> HeldOutSplits:
+def held_out_splits(dataset: str, data_dir: Optional[str] = None,
+                    holdout: float = folders.HOLDOUT) -> HeldOutSplits:
   """(selection split, report split): two disjoint splits outside ``train``.
 
   Checkpoints are selected on the first and metrics reported on the second,
   never on the split used for selection. With a ``test`` and a ``validation``
-  split these are (validation, test); with one of them, its two halves.
+  split these are (validation, test); with one of them, its two halves. An
+  image folder has both (``slt_tf.data.folders``: subfolders or the hashed
+  hold-out of ``holdout``).
 
   Raises:
-    DataError: image folders and TFDS datasets without a held-out split.
+    DataError: a TFDS dataset without a held-out split, or a folder whose
+      held-out splits are empty.
   """
-  if dataset.startswith(FOLDER_PREFIX):
-    raise DataError(f"dataset {dataset!r}: image folders have no held-out "
-                    "split to evaluate on")
+  if folders.is_folder(dataset):
+    folder = folders.scan(dataset, holdout)
+    for split in ("validation", "test"):
+      folder.files(split)
+    return HeldOutSplits("validation", "test")
   splits = set(_tfds_builder(dataset, data_dir, False).info.splits)
   if {"validation", "test"} <= splits:
     return HeldOutSplits("validation", "test")
@@ -239,20 +259,22 @@ def held_out_splits(dataset: str, data_dir: Optional[str] = None
 def load(dataset: str, resolution: int, split: str = "train",
          data_dir: Optional[str] = None, download: bool = False,
          with_labels: bool = False,
-         shuffle_seed: Optional[int] = None) -> Images:
+         shuffle_seed: Optional[int] = None,
+         holdout: float = folders.HOLDOUT) -> Images:
   """Loads ``dataset`` preprocessed to ``resolution`` (see the module doc).
 
   Args:
     dataset: a TFDS name, ``folder:PATH`` or ``mnist_embedded``.
     resolution: output height and width.
-    split: TFDS split (ignored by folders, which have one).
+    split: TFDS split, or a folder's ``train``, ``validation`` or ``test``.
     data_dir: TFDS data directory.
     download: let TFDS download and prepare a missing dataset.
     with_labels: yield ``(image, label)``; fails for sources without labels.
-    shuffle_seed: None keeps the stored order; a seed gives one fixed
-      shuffled order (a full permutation of a folder's files, a
-      10,000-example shuffle buffer over a TFDS split, whose stored order
-      TFDS already shuffled when it prepared it).
+    shuffle_seed: a folder's files in one fixed shuffled order (a NumPy
+      permutation from this seed, independent of TensorFlow's global seed);
+      None keeps them sorted. A TFDS split keeps its stored order, which TFDS
+      shuffled when it prepared it.
+    holdout: a folder's held-out fraction (``slt_tf.data.folders``).
 
   Returns:
     ``Images`` in a deterministic order.
@@ -260,18 +282,27 @@ def load(dataset: str, resolution: int, split: str = "train",
   Raises:
     DataError: the dataset or split is missing, or has no labels when asked.
   """
-  if dataset.startswith(FOLDER_PREFIX):
-    if with_labels:
-      raise DataError(f"dataset {dataset!r}: image folders have no labels")
-    files = _folder_files(dataset[len(FOLDER_PREFIX):])
+  if folders.is_folder(dataset):
+    folder = folders.scan(dataset, holdout)
+    if with_labels and not folder.labelled:
+      raise DataError(f"dataset {dataset}: the folder has no labels (give it "
+                      "one subfolder per class)")
+    pairs = folder.files(split)
     if shuffle_seed is not None:
-      files = [files[i] for i in
-               np.random.default_rng(shuffle_seed).permutation(len(files))]
+      pairs = [pairs[i] for i in
+               np.random.default_rng(shuffle_seed).permutation(len(pairs))]
+    paths = tf.constant([p for p, _ in pairs])
+    labels = tf.constant([label for _, label in pairs], tf.int64)
     decode = lambda f: preprocess(tf.io.decode_image(
         tf.io.read_file(f), channels=3, expand_animations=False), resolution)
-    ds = tf.data.Dataset.from_tensor_slices(files).map(
-        decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return Images(ds, len(files), 0)
+    if with_labels:
+      ds = tf.data.Dataset.from_tensor_slices((paths, labels)).map(
+          lambda f, y: (decode(f), y), num_parallel_calls=tf.data.AUTOTUNE,
+          deterministic=True)
+    else:
+      ds = tf.data.Dataset.from_tensor_slices(paths).map(
+          decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return Images(ds, len(pairs), len(folder.class_names))
   check(dataset, split, data_dir, download)
   builder = _tfds_builder(dataset, data_dir, download)
   features = builder.info.features
@@ -279,10 +310,9 @@ def load(dataset: str, resolution: int, split: str = "train",
   num_classes = getattr(label, "num_classes", 0) or 0
   if with_labels and not num_classes:
     raise DataError(f"dataset {dataset!r} has no class labels")
+  # TFDS stored the split shuffled when it prepared it: shuffle_seed has
+  # nothing to add (and tf.data's shuffle would depend on the global seed).
   ds = builder.as_dataset(split=split, shuffle_files=False)
-  if shuffle_seed is not None:
-    ds = ds.shuffle(_SHUFFLE_BUFFER, seed=shuffle_seed,
-                    reshuffle_each_iteration=False)
   if with_labels:
     fn = lambda ex: (preprocess(ex["image"], resolution), ex["label"])
   else:

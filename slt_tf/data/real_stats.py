@@ -7,10 +7,12 @@ of everything they depend on: dataset, split, resolution, extractor, weights
 digest, batch-norm mode, batch size (batch-statistics batch norm depends on it),
 image count and order. A cache entry with another key is never reused.
 
-The images are taken in one fixed shuffled order (seed ``SHUFFLE_SEED``), as
-the authors' loader shuffles: with batch statistics in the extractor's batch
-norm, what shares a batch matters, and a folder sorted by file name (often by
-class) would otherwise give moments of one-class batches.
+The images are taken in a shuffled order, as the authors' loader shuffles:
+with batch statistics in the extractor's batch norm, what shares a batch
+matters, and a folder sorted by file name (often by class) would otherwise
+give moments of one-class batches. A folder's files are permuted with
+``SHUFFLE_SEED``; a TFDS split is read in its stored order, which TFDS
+shuffled when it prepared it.
 """
 
 import time
@@ -22,6 +24,7 @@ import tensorflow as tf
 
 from slt_tf.data import cache
 from slt_tf.data import datasets
+from slt_tf.data import folders
 
 
 def stream_moments(batches, feature_fn, total: Optional[int] = None,
@@ -67,7 +70,8 @@ SHUFFLE_SEED = 0x5EED
 
 def load_or_compute(extractor, dataset: str, resolution: int, split: str,
                     batch_size: int, cache_dir: str, data_dir=None,
-                    max_images: int = 0) -> Tuple[np.ndarray, np.ndarray, dict]:
+                    max_images: int = 0, holdout: float = folders.HOLDOUT
+                    ) -> Tuple[np.ndarray, np.ndarray, dict]:
   """The real (mean, variance) of ``extractor`` on a dataset, from the cache.
 
   Args:
@@ -77,16 +81,20 @@ def load_or_compute(extractor, dataset: str, resolution: int, split: str,
     cache_dir: cache root.
     max_images: use only N images (0: all), the first N of the shuffled
       order.
+    holdout: an image folder's held-out fraction.
 
   Returns:
     (mean float32, variance float32, key with the image count).
   """
   images = datasets.load(dataset, resolution, split, data_dir,
-                         shuffle_seed=SHUFFLE_SEED)
+                         shuffle_seed=SHUFFLE_SEED, holdout=holdout)
   count = images.count if max_images <= 0 else min(max_images, images.count)
-  key = {"kind": "real_stats", "dataset": dataset, "split": split,
+  key = {"kind": "real_stats",
+         "dataset": datasets.identity(dataset, data_dir, holdout),
+         "split": split,
          "resolution": resolution, "batch_size": batch_size, "count": count,
-         "order": f"shuffled:{SHUFFLE_SEED}", **extractor.cache_identity()}
+         "order": (f"shuffled:{SHUFFLE_SEED}" if folders.is_folder(dataset)
+                   else "tfds"), **extractor.cache_identity()}
   path = cache.entry_path(cache_dir, "real_stats", key)
   cached = cache.load(path, key)
   if cached is not None:

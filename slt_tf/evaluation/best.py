@@ -33,8 +33,8 @@ class BestKeeper:
 
   def __init__(self, config: TrainConfig):
     self.config, self.every = config, config.eval_every
-    self.split = datasets.held_out_splits(config.dataset,
-                                      config.data_dir).selection
+    self.split = datasets.held_out_splits(
+        config.dataset, config.data_dir, config.holdout).selection
     self.directory = os.path.join(config.workdir, workdir_lib.BEST)
     self.state = self.evaluator = self.key = self.best = None
 

@@ -74,17 +74,21 @@ class Evaluator:
     self.seed, self.grayscale = seed, grayscale
     self._sample_for, self._sample = None, None
     cache_dir = cache_dir or config.cache_dir or cache.default_dir()
-    name = (backbones.default_backbone(config.dataset) if backbone == "auto"
-            else backbone)
+    name = (backbones.default_backbone(config.dataset, backbone_weights,
+                                       config.data_dir, config.holdout)
+            if backbone == "auto" else backbone)
     self.backbone = backbones.build(name, config.resolution, backbone_weights,
                                     config.dataset, cache_dir,
-                                    config.data_dir)
+                                    config.data_dir, config.holdout)
     real = datasets.load(config.dataset, config.resolution, split,
-                     config.data_dir)
+                         config.data_dir, holdout=config.holdout)
     self.n = min(num_samples, real.count)
-    key = {"kind": "real_activations", "dataset": config.dataset,
+    key = {"kind": "real_activations",
+           "dataset": datasets.identity(config.dataset, config.data_dir,
+                                        config.holdout),
            "split": split, "resolution": config.resolution, "count": self.n,
-           "backbone": name, "weights_id": self.backbone.weights_id}
+           "backbone": self.backbone.name,
+           "weights_id": self.backbone.weights_id}
     path = cache.entry_path(cache_dir, "real_activations", key)
     cached = cache.load(path, key)
     if cached is None:
@@ -227,7 +231,8 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
     generator = workdir_lib.restore_generator(config, path)
     step = workdir_lib.checkpoint_step(path)
   if split is None:
-    split = datasets.held_out_splits(config.dataset, config.data_dir).report
+    split = datasets.held_out_splits(config.dataset, config.data_dir,
+                                      config.holdout).report
   evaluator = Evaluator(config, split, **evaluator_kwargs)
   result = {"metrics": evaluator.evaluate(generator), "checkpoint": path,
             "step": step, "split": split, "backbone": evaluator.backbone.name,

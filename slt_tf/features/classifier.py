@@ -16,6 +16,7 @@ import numpy as np
 
 from slt_tf.data import cache
 from slt_tf.data import datasets
+from slt_tf.data import folders
 
 BATCH_SIZE, LEARNING_RATE = 64, 1e-3
 
@@ -83,14 +84,17 @@ def networks(resolution: int, num_classes: int, recipe: Recipe = FEATURE_NET
 
 
 def cache_key(dataset: str, resolution: int, seed: int,
-              recipe: Recipe = FEATURE_NET) -> dict:
-  return {"kind": "classifier", "dataset": dataset, "split": "train",
-          "resolution": resolution, "seed": seed, "recipe": recipe.name}
+              recipe: Recipe = FEATURE_NET, data_dir=None,
+              holdout: float = folders.HOLDOUT) -> dict:
+  return {"kind": "classifier",
+          "dataset": datasets.identity(dataset, data_dir, holdout),
+          "split": "train", "resolution": resolution, "seed": seed,
+          "recipe": recipe.name}
 
 
 def ensure_trained(dataset: str, resolution: int, seed: int, cache_dir: str,
-                   data_dir=None, recipe: Recipe = FEATURE_NET
-                   ) -> Tuple[str, dict]:
+                   data_dir=None, recipe: Recipe = FEATURE_NET,
+                   holdout: float = folders.HOLDOUT) -> Tuple[str, dict]:
   """Trains the classifier on ``dataset``'s train split unless cached.
 
   Args:
@@ -100,18 +104,20 @@ def ensure_trained(dataset: str, resolution: int, seed: int, cache_dir: str,
     cache_dir: cache root.
     data_dir: TFDS data directory.
     recipe: ``FEATURE_NET`` or ``EVALUATOR``.
+    holdout: an image folder's held-out fraction.
 
   Returns:
     (path of the weights file, info dict with ``test_accuracy`` and
     ``num_classes``).
   """
-  key = cache_key(dataset, resolution, seed, recipe)
+  key = cache_key(dataset, resolution, seed, recipe, data_dir, holdout)
   path = cache.entry_path(cache_dir, "classifier", key)
   cached = cache.load(path, key)
   if cached is not None:
     return path, {"test_accuracy": float(cached["test_accuracy"]),
                   "num_classes": int(cached["num_classes"])}
-  train = datasets.load(dataset, resolution, "train", data_dir, with_labels=True)
+  train = datasets.load(dataset, resolution, "train", data_dir,
+                        with_labels=True, holdout=holdout)
   logging.info("training the %s classifier (%s) on %d images (%d epochs; "
                "cached afterwards in %s)", dataset, recipe.name, train.count,
                recipe.epochs, path)
@@ -126,7 +132,8 @@ def ensure_trained(dataset: str, resolution: int, seed: int, cache_dir: str,
                  epochs=recipe.epochs, shuffle=False, verbose=0)  # Shuffled above.
   accuracy = float("nan")
   try:
-    test = datasets.load(dataset, resolution, "test", data_dir, with_labels=True)
+    test = datasets.load(dataset, resolution, "test", data_dir,
+                         with_labels=True, holdout=holdout)
     accuracy = float(classifier.evaluate(
         datasets.batched(test.dataset, 256), verbose=0, return_dict=True)
         ["accuracy"])

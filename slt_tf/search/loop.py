@@ -79,10 +79,12 @@ def check_inputs(config: TrainConfig) -> None:
   Raises:
     datasets.DataError, features.WeightsError: naming the flag and what is wrong.
   """
-  datasets.check(config.dataset, config.split, config.data_dir, config.download)
+  datasets.check(config.dataset, config.split, config.data_dir, config.download,
+                 config.holdout)
   if config.features == "classifier" and not config.feature_weights:
     datasets.load(config.dataset, config.resolution, config.split,
-              config.data_dir, with_labels=True)  # Fails without labels.
+                  config.data_dir, with_labels=True,
+                  holdout=config.holdout)  # Fails without labels.
   else:
     features_lib.check_weights(config.features, config.feature_weights)
   if config.method_spec.needs_ticket:

@@ -20,8 +20,8 @@ from typing import Dict, Tuple
 
 import tensorflow as tf
 
-from slt_tf import replica
 from slt_tf.config import AMA_INITS
+from slt_tf import replica
 
 
 _AMA_SEED = 0xA3A  # Keeps the moving averages' draws apart from others.

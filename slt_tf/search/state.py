@@ -53,7 +53,8 @@ def extractor_weights(config: TrainConfig, cache_dir: str) -> Optional[str]:
     return config.feature_weights
   path, info = classifier.ensure_trained(config.dataset, config.resolution,
                                          config.seed, cache_dir,
-                                         config.data_dir)
+                                         config.data_dir,
+                                         holdout=config.holdout)
   logging.info("feature net: classifier trained on %s (held-out accuracy "
                "%.4f), weights %s", config.dataset, info["test_accuracy"],
                path)
@@ -88,7 +89,7 @@ def build_state(config: TrainConfig, strategy, cache_dir: str,
       mean, var, _ = real_stats.load_or_compute(
           extractor, config.dataset, config.resolution, config.split,
           config.batch_size, cache_dir, config.data_dir,
-          config.max_real_images)
+          config.max_real_images, config.holdout)
     else:
       mean, var = real_moments
     generator = generators.build(config.arch, **config.generator_kwargs())
@@ -133,7 +134,7 @@ def real_images_in_memory(config: TrainConfig,
   """
   if array is None:
     source = datasets.load(config.dataset, config.resolution, config.split,
-                       config.data_dir)
+                           config.data_dir, holdout=config.holdout)
     ds = source.dataset
     if config.max_real_images:
       ds = ds.take(config.max_real_images)

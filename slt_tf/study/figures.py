@@ -134,7 +134,8 @@ def latest_sample_grid(workdir: str) -> Optional[str]:
 def real_grid(config: TrainConfig, split: str, path: str, count: int = 64
               ) -> None:
   """A grid of ``count`` real images of ``split``, as the samples are shown."""
-  real = datasets.load(config.dataset, config.resolution, split, config.data_dir)
+  real = datasets.load(config.dataset, config.resolution, split,
+                       config.data_dir, holdout=config.holdout)
   batch = next(iter(real.dataset.batch(count)))
   images.write_png(path, images.make_grid(batch.numpy()))
 

@@ -28,7 +28,8 @@ def _evaluation(config: TrainConfig, num_samples: int, backbone: str,
                 backbone_weights: Optional[str]) -> dict:
   """The report-split evaluation of the run's last checkpoint (reused when
   it exists for that checkpoint and N)."""
-  split = datasets.held_out_splits(config.dataset, config.data_dir).report
+  split = datasets.held_out_splits(config.dataset, config.data_dir,
+                                   config.holdout).report
   latest = workdir_lib.resolve_checkpoint(config.workdir, None)
   step = workdir_lib.checkpoint_step(latest)
   path = evaluator_lib.result_path(config.workdir, split, step)
@@ -36,7 +37,8 @@ def _evaluation(config: TrainConfig, num_samples: int, backbone: str,
     with open(path) as f:
       stored = json.load(f)
     if (stored.get("requested_n") == num_samples
-        and backbone in ("auto", stored.get("backbone"))
+        # "domain" is stored with its dataset's digest: domain-<digest>.
+        and backbone in ("auto", stored.get("backbone", "").split("-")[0])
         and stored.get("checkpoint") == latest):
       return stored
   return evaluator_lib.evaluate_workdir(

@@ -11,11 +11,11 @@ import shutil
 import numpy as np
 import tensorflow as tf
 
-from slt_tf import train_lib
-from slt_tf import workdir as workdir_lib
 from slt_tf.errors import RunError
 from slt_tf.evaluation import evaluator as evaluator_lib
 from slt_tf.export import compact
+from slt_tf import train_lib
+from slt_tf import workdir as workdir_lib
 import testutil
 
 

@@ -76,8 +76,9 @@ class TrainEntryPointTest(tf.test.TestCase, parameterized.TestCase):
     self.assertIn("step 2/2", result.stderr)
     grid = tf.io.decode_png(open(os.path.join(
         workdir, "samples", "step_0000002.png"), "rb").read()).numpy()
-    # 6 images of 32 px tile as 3 columns x 2 rows with 2 px padding.
-    self.assertEqual(grid.shape, (2 * 34 + 2, 3 * 34 + 2, 3))
+    # 6 images of 32 px tile as 3 columns x 2 rows with 2 px padding; the
+    # digits are gray, and so are the grid's images.
+    self.assertEqual(grid.shape, (2 * 34 + 2, 3 * 34 + 2, 1))
     self.assertGreater(grid.std(), 0)
 
     result = run_train(*tiny_flags(workdir, "--train_steps=4", "--seed=3"))
