@@ -365,6 +365,10 @@ class TrainConfig:
     full = json.loads(self.to_json())
     return {name: full[name] for name in IDENTITY_FIELDS}
 
+  def identity_json(self) -> str:
+    """``identity`` as canonical JSON: what an export records of its run."""
+    return json.dumps(self.identity(), sort_keys=True)
+
 
 def identity_mismatch(stored: dict, config: TrainConfig) -> list:
   """Names (with stored and new values) of identity fields that differ.

@@ -5,6 +5,21 @@ each ``python -m`` entry point catches ``UserError`` once and exits with one
 line, ``error: --<message>``.
 """
 
+import sys
+
+
+def parse_flags(argv):
+  """absl's flag parsing, with a bad flag or a missing ``--flagfile`` as one
+  line (``error: ...``) and exit status 2, for ``app.run(flags_parser=...)``.
+  """
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    message = str(e).replace("ERROR:: ", "").strip()
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
 
 class UserError(ValueError):
   """A bad input; the message starts with the flag or file name at fault."""

@@ -1,9 +1,11 @@
 """Atomic file writing: outputs are complete or absent, never half-written."""
 
+import errno
 import io
 import json
 import math
 import os
+import re
 import tempfile
 
 import numpy as np
@@ -45,3 +47,27 @@ def write_json(path: str, value) -> None:
   """Writes strict JSON atomically; NaN and infinities become null."""
   write_atomic(path, json.dumps(_finite_or_none(value), indent=2,
                                 sort_keys=True, allow_nan=False).encode())
+
+
+def out_of_space(error: BaseException) -> bool:
+  """Whether ``error`` (an ``OSError``, or TensorFlow's error of a write) is a
+  full disk or an exhausted quota."""
+  if isinstance(error, OSError) and error.errno is not None:
+    return error.errno in (errno.ENOSPC, errno.EDQUOT)
+  return os.strerror(errno.ENOSPC) in str(error)
+
+
+def failed_path(error: BaseException, default: str) -> str:
+  """The file a failed write was writing: ``OSError.filename``, the path in
+  a TensorFlow error's message, else ``default``."""
+  if isinstance(error, OSError) and error.filename:
+    return str(error.filename)
+  found = re.search(r"(/[^\s;:]+)[;:]? " + re.escape(os.strerror(errno.ENOSPC)),
+                    str(error))
+  return found.group(1) if found else default
+
+
+def no_space_text(error: BaseException, default: str) -> str:
+  """``PATH (errno 28, No space left on device)`` for a full-disk error."""
+  return (f"{failed_path(error, default)} (errno {errno.ENOSPC}, "
+          f"{os.strerror(errno.ENOSPC)})")

@@ -3,11 +3,16 @@
 ``WORKDIR/config.json`` and ``flags.txt`` (the effective configuration and
 flags), ``checkpoints/`` (``tf.train.CheckpointManager``), ``best/`` (the best
 checkpoint on the selection split, with ``best.json``), ``eval/``,
-``samples/``, ``tensorboard/``, ``result.json``.
+``samples/``, ``tensorboard/``, ``result.json``, and ``.lock``: whoever
+writes into a workdir (a search, an evaluation of its checkpoints) holds
+``WorkdirLock`` on it, so that two writers never share one.
 """
 
+import fcntl
 import json
 import os
+import socket
+import time
 from typing import Optional
 
 from absl import logging
@@ -130,11 +135,19 @@ def restore_generator(config: TrainConfig, checkpoint: Optional[str] = None
     checkpoint: a checkpoint prefix; default: the latest in the workdir.
 
   Raises:
-    RunError: the workdir has no checkpoint.
+    RunError: the workdir has no checkpoint, or it cannot be read.
   """
   path = checkpoint or resolve_checkpoint(config.workdir, None)
   generator = generators.build(config.arch, **config.generator_kwargs())
-  tf.train.Checkpoint(generator=generator).restore(path).expect_partial()
+  try:
+    tf.train.Checkpoint(generator=generator).restore(path).expect_partial()
+  except (IndexError, ValueError, tf.errors.OpError) as e:
+    # A file cut short or overwritten: say which, not a reader's traceback.
+    raise RunError(f"checkpoint: {path} cannot be read ({type(e).__name__}: "
+                   f"{str(e).splitlines()[0][:200]}); it is truncated or "
+                   "corrupted: pass --checkpoint=PATH of another one (or "
+                   "rerun the search, which resumes from the newest readable "
+                   "checkpoint)") from None
   return generator
 
 
@@ -162,3 +175,61 @@ def checkpoint_step(path: str) -> int:
   """The step a checkpoint was saved at (read from the checkpoint itself)."""
   return int(tf.train.load_checkpoint(path).get_tensor(
       "step/.ATTRIBUTES/VARIABLE_VALUE"))
+
+
+LOCK = ".lock"
+
+
+class WorkdirLock:
+  """An exclusive lock on a workdir: one writer at a time.
+
+  An OS-level ``flock`` on ``WORKDIR/.lock``, which the kernel drops when its
+  process ends however it ends, so a killed run never leaves a stale lock.
+  The file names the holder (pid, host, what it runs, since when) for the
+  message a second writer gets. Use as a context manager.
+  """
+
+  def __init__(self, workdir: str, purpose: str):
+    self.workdir, self.purpose = workdir, purpose
+    self.path = os.path.join(workdir, LOCK)
+    self._fd = None
+
+  def __enter__(self) -> "WorkdirLock":
+    try:
+      os.makedirs(self.workdir, exist_ok=True)
+      fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+      raise RunError(f"workdir: cannot write to {self.workdir} "
+                     f"({e.strerror or e}); choose a writable --workdir"
+                     ) from None
+    try:
+      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+      holder = _read_holder(fd)
+      os.close(fd)
+      raise RunError(
+          f"workdir: {self.workdir} is in use by pid {holder.get('pid', '?')} "
+          f"on {holder.get('host', '?')} ({holder.get('purpose', 'a writer')}"
+          f" since {holder.get('since', '?')}); wait for it to end or stop "
+          "it, or use another --workdir") from None
+    record = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                         "purpose": self.purpose,
+                         "since": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                time.gmtime())}).encode()
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, record, 0)
+    self._fd = fd
+    return self
+
+  def __exit__(self, *exc) -> None:
+    if self._fd is not None:
+      fcntl.flock(self._fd, fcntl.LOCK_UN)
+      os.close(self._fd)
+      self._fd = None
+
+
+def _read_holder(fd: int) -> dict:
+  try:
+    return json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+  except (OSError, ValueError):
+    return {}  # Written a moment after the lock: not there yet.

@@ -6,14 +6,18 @@ session loader through ``saved_model_cli run`` (the kind of loader TF Serving
 uses) and with ``tf.saved_model.load``.
 """
 
+import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import tensorflow as tf
 
+from slt_tf.errors import RunError
+from slt_tf.evaluation import evaluator as evaluator_lib
 from slt_tf.export import compact
 from slt_tf.export import saved_model
 from slt_tf import generators
@@ -157,6 +161,63 @@ class ExportTest(tf.test.TestCase):
     self.assertAllEqual(images, np.clip(np.round((expected + 1) * 127.5), 0,
                                         255).astype(np.uint8))
 
+  def testEditedTicket_RefusedByItsDigest_OldTicketsStillLoad(self):
+    with np.load(self.ticket) as stored:
+      arrays = {k: stored[k] for k in stored.files}
+    self.assertIn("digest", arrays)
+    name = next(k for k in arrays if k.startswith("mask/"))
+    edited = dict(arrays)
+    edited[name] = arrays[name].copy()
+    edited[name][0] ^= 1  # One weight more or less.
+    path = os.path.join(self.get_temp_dir(), "edited.npz")
+    np.savez_compressed(path, **edited)
+    with self.assertRaisesRegex(saved_model.ExportError,
+                                r"^ticket: .*edited.npz was changed after it "
+                                r"was written"):
+      compact.read_ticket(path)
+    old = {k: v for k, v in arrays.items() if k != "digest"}
+    path = os.path.join(self.get_temp_dir(), "old.npz")
+    np.savez_compressed(path, **old)
+    _, config, _ = compact.read_ticket(path)  # Written before digests: loads.
+    self.assertEqual(config.seed, self.config.seed)
+
+  def testSavedModelOfAnotherRun_EvaluationRefusesIt(self):
+    other = dataclasses.replace(self.config, workdir=self.get_temp_dir(),
+                                ticket=TicketOptions(keep_ratio=0.3, seed=9))
+    frozen = saved_model.freeze(
+        generators.build(other.arch, **other.generator_kwargs()))
+    path = saved_model.export_saved_model(frozen, other, self.get_temp_dir(),
+                                          "other")
+    with self.assertRaisesRegex(RunError, r"^saved_model: .* was exported "
+                                r"from another run than --workdir .*ticket"):
+      evaluator_lib.evaluate_workdir(self.workdir, saved_model=path,
+                                     num_samples=10)
+
+  def testServingRequest_WrongLatentSizeOrDtype_RefusedClearly(self):
+    serve = tf.saved_model.load(self.model_dir).signatures["serving_default"]
+    nz = self.config.latent_size
+    with self.assertRaisesRegex((TypeError, tf.errors.InvalidArgumentError),
+                                rf"z must be float32 \[batch, {nz}\]"):
+      serve(z=tf.zeros([2, nz + 1]))
+    # TensorFlow's session loader, as TF Serving runs the model.
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    z = np.zeros((2, nz + 1), np.float32)
+    path = os.path.join(self.get_temp_dir(), "z_too_wide.npy")
+    np.save(path, z)
+    result = subprocess.run(
+        [cli, "run", "--dir", self.model_dir, "--tag_set", "serve",
+         "--signature_def", "serving_default", "--inputs", f"z={path}"],
+        capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    self.assertNotEqual(result.returncode, 0)
+    self.assertRegex(result.stderr,
+                     rf"shape \(2, {nz + 1}\) .*shape \(None, {nz}\)")
+    # A latent of another dtype does not bind to the signature.
+    with self.assertRaisesRegex((TypeError, tf.errors.InvalidArgumentError),
+                                r"expected to be a float tensor but is a "
+                                r"int32 tensor"):
+      serve(z=tf.zeros([2, nz], tf.int32))
+
   def testBadInputs_OneLineErrors(self):
     empty = self.get_temp_dir() + "/empty"
     os.makedirs(empty)
@@ -167,9 +228,17 @@ class ExportTest(tf.test.TestCase):
       data = f.read()
     with open(corrupt, "wb") as f:
       f.write(data[:len(data) // 2])
+    truncated = os.path.join(self.get_temp_dir(), "truncated")
+    shutil.copytree(self.workdir, truncated)
+    for name in tf.io.gfile.glob(os.path.join(truncated, "checkpoints",
+                                              "ckpt-2.data*")):
+      os.truncate(name, os.path.getsize(name) // 2)
     cases = (
         ([f"--workdir={empty}", f"--export_dir={self.get_temp_dir()}",
           "--model_name=m"], "^error: --workdir: no checkpoint"),
+        ([f"--workdir={truncated}", f"--export_dir={self.get_temp_dir()}/t",
+          "--model_name=m"], "^error: --checkpoint: .*ckpt-2 cannot be read "
+         ".*truncated or corrupted"),
         ([f"--ticket={corrupt}", f"--export_dir={self.get_temp_dir()}",
           "--model_name=m"], "^error: --ticket: .*corrupt.npz"),
         ([f"--workdir={self.workdir}", f"--export_dir={self.get_temp_dir()}",
@@ -183,6 +252,7 @@ class ExportTest(tf.test.TestCase):
       self.assertNotIn("Traceback", result.stderr)
     self.assertEqual(os.listdir(self.get_temp_dir() + "/empty"),
                      ["config.json"])
+    self.assertFalse(os.path.exists(self.get_temp_dir() + "/t"))
     dense = testutil.tiny_config(self.get_temp_dir() + "/dense",
                                  method="dense", ticket=TicketOptions(seed=1))
     with self.assertRaisesRegex(saved_model.ExportError, "^ticket_path: "):

@@ -3,11 +3,15 @@ resolving and restoring checkpoints."""
 
 import json
 import os
+import socket
 import stat
+import subprocess
+import sys
 
 import tensorflow as tf
 
 from slt_tf import errors
+from slt_tf.errors import RunError
 from slt_tf import train_lib
 from slt_tf import workdir as workdir_lib
 import testutil
@@ -52,6 +56,42 @@ class PrepareTest(tf.test.TestCase):
     last = result.stderr.strip().splitlines()[-1]
     self.assertRegex(last, r"^error: --workdir: cannot write to .*/run ")
     self.assertNotIn("Traceback", result.stderr)
+
+
+class LockTest(tf.test.TestCase):
+
+  def testSecondWriter_RefusedNamingTheHolder_FreedOnExit(self):
+    workdir = os.path.join(self.get_temp_dir(), "locked")
+    with workdir_lib.WorkdirLock(workdir, "a test search"):
+      with self.assertRaisesRegex(
+          RunError, rf"^workdir: {workdir} is in use by pid {os.getpid()} on "
+          rf"{socket.gethostname()} \(a test search since .*\)"):
+        with workdir_lib.WorkdirLock(workdir, "another"):
+          pass
+    with workdir_lib.WorkdirLock(workdir, "the next"):  # Free again.
+      pass
+
+  def testHolderKilled_LockFreedWithoutCleanup(self):
+    """SIGKILL leaves no stale lock: the kernel drops a dead process's flock."""
+    workdir = os.path.join(self.get_temp_dir(), "killed")
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\n"
+         "from slt_tf import workdir\n"
+         f"lock = workdir.WorkdirLock({workdir!r}, 'holder').__enter__()\n"
+         "print('held', flush=True)\n"
+         "time.sleep(600)\n"], stdout=subprocess.PIPE, text=True,
+        cwd=testutil.REPO)
+    try:
+      self.assertEqual(holder.stdout.readline().strip(), "held")
+      with self.assertRaisesRegex(RunError, f"in use by pid {holder.pid} "):
+        with workdir_lib.WorkdirLock(workdir, "me"):
+          pass
+    finally:
+      holder.kill()
+      holder.wait()
+    with workdir_lib.WorkdirLock(workdir, "me"):
+      pass
 
 
 class CheckpointTest(tf.test.TestCase):

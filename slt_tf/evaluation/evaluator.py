@@ -158,6 +158,7 @@ class SavedModelGenerator:
   """
 
   def __init__(self, path: str):
+    self.path = path
     try:
       # Held: the signature's variables live only as long as the loaded object.
       self.loaded = tf.saved_model.load(path)
@@ -171,6 +172,25 @@ class SavedModelGenerator:
       raise RunError(
           f"saved_model: {path}: serving_default must take 'z' and return "
           f"'images'; it takes {sorted(inputs)} and returns {sorted(outputs)}")
+
+  def check_run(self, config: TrainConfig, workdir: str) -> None:
+    """Refuses an export of another run than ``config``'s.
+
+    Raises:
+      RunError: naming ``saved_model`` and the fields that differ.
+    """
+    stored = getattr(self.loaded, "run_identity", None)
+    if stored is None:  # Exported before exports recorded their run.
+      logging.warning("saved_model: %s does not record its run; cannot check "
+                      "that it comes from %s", self.path, workdir)
+      return
+    theirs = json.loads(stored.numpy().decode())
+    ours = json.loads(config.identity_json())
+    differ = sorted(k for k in ours if theirs.get(k) != ours[k])
+    if differ:
+      raise RunError(f"saved_model: {self.path} was exported from another run "
+                     f"than --workdir {workdir} (they differ in "
+                     f"{', '.join(differ)})")
 
   def __call__(self, inputs, training=False):
     del training
@@ -223,9 +243,20 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
     {"metrics", "checkpoint", "step", "split", "backbone", "n", "path"}.
   """
   runtime.log_once()
-  config = workdir_lib.read_config(workdir)
+  config = workdir_lib.read_config(workdir)  # Checked before anything is written.
+  if saved_model:  # A reader of an export; it writes only its own result.
+    return _evaluate(config, workdir, checkpoint, split, saved_model,
+                     evaluator_kwargs)
+  with workdir_lib.WorkdirLock(workdir, "an evaluation"):
+    return _evaluate(config, workdir, checkpoint, split, saved_model,
+                     evaluator_kwargs)
+
+
+def _evaluate(config: TrainConfig, workdir, checkpoint, split, saved_model,
+              evaluator_kwargs) -> dict:
   if saved_model:
     generator, path, step = SavedModelGenerator(saved_model), saved_model, -1
+    generator.check_run(config, workdir)
   else:
     path = workdir_lib.resolve_checkpoint(workdir, checkpoint)
     generator = workdir_lib.restore_generator(config, path)
@@ -244,5 +275,12 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
   if evaluator.grayscale:
     result["grayscale"] = True
     prefix = f"{prefix or f'step_{step:07d}'}_gray"
-  result["path"] = write_result(workdir, split, step, result, prefix)
+  try:
+    result["path"] = write_result(workdir, split, step, result, prefix)
+  except Exception as e:  # pylint: disable=broad-except
+    if not fileio.out_of_space(e):
+      raise
+    raise RunError(f"workdir: cannot write {fileio.no_space_text(e, workdir)}"
+                   "; the evaluation was not saved (earlier results are "
+                   "unchanged)") from None
   return result

@@ -9,6 +9,7 @@ whose frozen export (``saved_model.freeze``) is bit-identical to the one
 exported from the checkpoint.
 """
 
+import hashlib
 import io
 from typing import Tuple
 
@@ -24,6 +25,7 @@ from slt_tf.ticket import layers
 
 # The file format's name and version, stored in every ticket and checked on read.
 TICKET_FORMAT = "slt_tf.ticket/1"
+_DIGEST = "digest"
 
 
 def write_ticket(generator: keras.Model, config: TrainConfig, path: str) -> dict:
@@ -51,9 +53,16 @@ def write_ticket(generator: keras.Model, config: TrainConfig, path: str) -> dict
           np.asarray(layer.bias_mask()).ravel() > 0)
   for variable in seed_independent_variables(generator):
     arrays[f"state/{variable.path}"] = np.asarray(variable)
+  arrays[_DIGEST] = np.array(_digest(arrays))
   buffer = io.BytesIO()
   np.savez_compressed(buffer, **arrays)
-  fileio.write_atomic(path, buffer.getvalue())
+  try:
+    fileio.write_atomic(path, buffer.getvalue())
+  except OSError as e:
+    if not fileio.out_of_space(e):
+      raise
+    raise ExportError(f"ticket_path: cannot write {fileio.no_space_text(e, path)}"
+                      "; nothing was written") from None
   dense_bytes = 4 * generators.prunable_parameter_count(generator)["total"]
   return {"bytes": len(buffer.getvalue()), "dense_bytes": dense_bytes,
           "masked_layers": len(layers.masked_layers(generator))}
@@ -77,6 +86,11 @@ def read_ticket(path: str) -> Tuple[keras.Model, TrainConfig, dict]:
                       ) from None
   if str(arrays.get("format", "")) != TICKET_FORMAT:
     raise ExportError(f"ticket: {path} is not a {TICKET_FORMAT} file")
+  # Tickets written before the digest existed have none and load unchecked.
+  if _DIGEST in arrays and str(arrays.pop(_DIGEST)) != _digest(arrays):
+    raise ExportError(f"ticket: {path} was changed after it was written (its "
+                      "digest does not match its masks and state); export "
+                      "the ticket again from its workdir")
   try:
     config = TrainConfig.from_json(str(arrays["config"]))
     generator = generators.build(config.arch, **config.generator_kwargs())
@@ -94,6 +108,16 @@ def read_ticket(path: str) -> Tuple[keras.Model, TrainConfig, dict]:
     raise ExportError(f"ticket: {path} does not describe a valid generator "
                       f"({e})") from None
   return generator, config, masks
+
+
+def _digest(arrays: dict) -> str:
+  """SHA-256 of every entry's name, dtype, shape and bytes, in name order."""
+  sha = hashlib.sha256()
+  for name in sorted(k for k in arrays if k != _DIGEST):
+    value = np.ascontiguousarray(arrays[name])
+    sha.update(f"{name}\0{value.dtype.str}\0{value.shape}\0".encode())
+    sha.update(value.tobytes())
+  return sha.hexdigest()
 
 
 def _unpack(packed, shape) -> np.ndarray:

@@ -26,6 +26,7 @@ import tensorflow as tf
 from slt_tf.config import TrainConfig
 from slt_tf.data import images as images_lib
 from slt_tf import errors
+from slt_tf import fileio
 from slt_tf.generators import inputs as inputs_lib
 from slt_tf.ticket import layers
 
@@ -145,6 +146,10 @@ def export_saved_model(frozen: keras.Model, config: TrainConfig,
   conditional = bool(config.num_classes)
 
   def generate(z, label=None):
+    # A request of another latent size gets this message, not a reshape's.
+    tf.debugging.assert_equal(
+        tf.shape(z)[-1], nz, message=f"z must be float32 [batch, {nz}] (the "
+        f"generator's latent size is {nz})")
     inputs = inputs_lib.generator_input([z, label] if conditional else [z])
     return {"images": images_lib.to_uint8(frozen(inputs, training=False))}
 
@@ -169,6 +174,9 @@ def export_saved_model(frozen: keras.Model, config: TrainConfig,
   module = tf.Module()
   module.weights = [v.value for v in frozen.weights]
   module.serve, module.sample = serve, sample
+  # Which run this is, so that an evaluation can refuse another run's export.
+  module.run_identity = tf.Variable(config.identity_json(), trainable=False,
+                                    name="run_identity")
   os.makedirs(model_dir, exist_ok=True)
   staging = os.path.join(model_dir, f".tmp-{version}")
   shutil.rmtree(staging, ignore_errors=True)
@@ -176,6 +184,13 @@ def export_saved_model(frozen: keras.Model, config: TrainConfig,
     tf.saved_model.save(module, staging, signatures={
         "serving_default": serve, "sample": sample})
     os.replace(staging, final)
+  except Exception as e:  # pylint: disable=broad-except
+    if not fileio.out_of_space(e):
+      raise
+    raise ExportError(
+        f"export_dir: cannot write {fileio.no_space_text(e, staging)}; "
+        f"version {version} was not written and the versions before it are "
+        "unchanged") from None
   finally:
     shutil.rmtree(staging, ignore_errors=True)
   return final

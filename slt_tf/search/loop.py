@@ -114,6 +114,29 @@ def run(config: TrainConfig, flags_text: str = "",
                    f"{strategy.num_replicas_in_sync} replicas")
   check_inputs(config)
   chief = distribution.is_chief(strategy)
+  # One writer per workdir: the chief holds the lock for the whole run (the
+  # other workers write only to their scratch directories).
+  lock = (workdir.WorkdirLock(config.workdir, f"a {config.method} search")
+          if chief else contextlib.nullcontext())
+  with lock:
+    try:
+      return _search(config, flags_text, hooks, strategy, chief)
+    except Exception as e:  # pylint: disable=broad-except
+      if not fileio.out_of_space(e):
+        raise
+      directory = workdir.checkpoint_dir(config.workdir)
+      for partial in tf.io.gfile.glob(os.path.join(directory, "*_temp")):
+        shutil.rmtree(partial, ignore_errors=True)  # A checkpoint half-saved.
+      latest = tf.train.latest_checkpoint(directory)
+      raise RunError(
+          f"workdir: cannot write {fileio.no_space_text(e, config.workdir)}; "
+          f"the last checkpoint ({latest or 'none yet'}) is intact: free "
+          "space and rerun the same command to resume") from None
+
+
+def _search(config: TrainConfig, flags_text: str, hooks, strategy,
+            chief: bool) -> dict:
+  """``run`` once the inputs are checked and the workdir is locked."""
   reused = (workdir.prepare(config, flags_text) if chief else
             os.path.exists(workdir.config_path(config.workdir)))
   cache_dir = config.cache_dir or cache.default_dir()

@@ -138,7 +138,7 @@ class TrainEntryPointTest(tf.test.TestCase, parameterized.TestCase):
     self.assertIn("2 replica(s), global batch 8", errors[0])
     # The chief (worker 0) writes the run; the other worker's scratch is gone.
     self.assertCountEqual(
-        os.listdir(multi), ["checkpoints", "config.json", "flags.txt",
+        os.listdir(multi), [".lock", "checkpoints", "config.json", "flags.txt",
                             "result.json", "samples", "tensorboard"])
     one = json.load(open(os.path.join(single, "result.json")))["metrics"]
     two = json.load(open(os.path.join(multi, "result.json")))["metrics"]
@@ -222,6 +222,43 @@ class TrainEntryPointTest(tf.test.TestCase, parameterized.TestCase):
     self.assertRegex(last, r"^error: step \d+ failed because another worker "
                      r"died or stopped answering .*restart every worker")
 
+  def testSecondWriterOnOneWorkdir_RefusedAtOnceChangingNothing(self):
+    workdir = os.path.join(self.get_temp_dir(), "shared")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    first = subprocess.Popen(
+        [sys.executable, "-m", "slt_tf.train",
+         *tiny_flags(workdir, "--train_steps=100000", "--log_every=1")],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True)
+    try:
+      for line in first.stderr:  # Wait until it is stepping.
+        if "step 2/" in line:
+          break
+      snapshot = lambda: sorted(
+          (os.path.relpath(os.path.join(r, n), workdir))
+          for r, _, names in os.walk(workdir) for n in names
+          if not n.startswith(("events.", "step_")) and "checkpoint" not in r)
+      before = snapshot()
+      config_mtime = os.path.getmtime(os.path.join(workdir, "config.json"))
+      for module, args in (("slt_tf.train", tiny_flags(workdir)),
+                           ("slt_tf.evaluate", (f"--workdir={workdir}",))):
+        second = testutil.run_module(module, *args)
+        self.assertNotEqual(second.returncode, 0, module)
+        last = second.stderr.strip().splitlines()[-1]
+        self.assertRegex(last, rf"^error: --workdir: {workdir} is in use by "
+                         rf"pid {first.pid} on ")
+        self.assertNotIn("Traceback", second.stderr)
+      self.assertEqual(snapshot(), before)
+      self.assertEqual(os.path.getmtime(os.path.join(workdir, "config.json")),
+                       config_mtime)
+      self.assertIsNone(first.poll())  # The first writer never noticed.
+    finally:
+      first.kill()
+      first.wait()
+    # Killed, it holds nothing: the same command resumes.
+    again = run_train(*tiny_flags(workdir, "--train_steps=4"))
+    self.assertEqual(again.returncode, 0, again.stderr[-2000:])
+
   @parameterized.parameters(
       ("--keep_ratio=0", "--keep_ratio"), ("--keep_ratio=1.5", "--keep_ratio"),
       ("--arch=dcgan", "--arch"), ("--resolution=48", "--resolution"),
@@ -234,6 +271,7 @@ class TrainEntryPointTest(tf.test.TestCase, parameterized.TestCase):
       ("--learning_rate=-1", "--learning_rate"), ("--beta1=1", "--beta1"),
       ("--cpu_replicas=2", "--cpu_replicas"),
       ("--dataset=folder:/nonexistent/dir", "--dataset"),
+      ("--flagfile=/nonexistent/more.cfg", "flagfile: [Errno 2] No such file"),
       ("--dataset=no_such_dataset_xyz", "--dataset"),
       ("--features=vgg19_bn", "--feature_weights"),
       ("--feature_weights=/nonexistent/w.npz", "--feature_weights"))
