@@ -36,14 +36,6 @@ import tensorflow as tf
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-_TRIALS = flags.DEFINE_integer("trials", 20, "Kills of the search.")
-_EXPORT_TRIALS = flags.DEFINE_integer("export_trials", 5, "Kills of export.")
-_SEED = flags.DEFINE_integer("seed", 0, "Seed of the kill delays.")
-_STEPS = flags.DEFINE_integer("steps", 40, "Search steps.")
-_CACHE_DIR = flags.DEFINE_string("cache_dir", None, "Cache of the search.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "TFDS data directory.")
-
-
 def search_command(workdir: str, steps: int, cache_dir, data_dir) -> list:
   command = [sys.executable, "-m", "slt_tf.train",
              "--flagfile=configs/demo.cfg", f"--workdir={workdir}",
@@ -191,12 +183,21 @@ def main(argv):
   del argv
   sys.path.insert(0, os.path.join(REPO, "bench"))
   import timing  # pylint: disable=g-import-not-at-top
-  report = harness(_TRIALS.value, _EXPORT_TRIALS.value, _SEED.value,
-                   _STEPS.value, _CACHE_DIR.value, _DATA_DIR.value)
-  print(json.dumps({"bench": "kill_harness", "steps": _STEPS.value,
-                    "seed": _SEED.value, **report, **timing.machine()}))
+  f = flags.FLAGS
+  report = harness(f.trials, f.export_trials, f.seed, f.steps, f.cache_dir,
+                   f.data_dir)
+  print(json.dumps({"bench": "kill_harness", "steps": f.steps,
+                    "seed": f.seed, **report, **timing.machine()}))
   sys.exit(0 if report["ok"] else 1)
 
 
 if __name__ == "__main__":
+  # Defined here, not on import: the test imports this module into a process
+  # whose other modules have flags of the same names.
+  flags.DEFINE_integer("trials", 20, "Kills of the search.")
+  flags.DEFINE_integer("export_trials", 5, "Kills of export.")
+  flags.DEFINE_integer("seed", 0, "Seed of the kill delays.")
+  flags.DEFINE_integer("steps", 40, "Search steps.")
+  flags.DEFINE_string("cache_dir", None, "Cache of the search.")
+  flags.DEFINE_string("data_dir", None, "TFDS data directory.")
   app.run(main)
