@@ -8,8 +8,9 @@ is then started and SIGKILLed after a random delay, ``--trials`` times, each
 restart resuming the last; the delays span a run's whole life (imports,
 tracing, steps, checkpoint, summary and sample-grid writes). After every kill
 each file of the workdir must be complete: JSON files parse, PNGs decode, the
-newest checkpoint restores. Finally the search runs to its end and every
-variable of its last checkpoint must equal the reference's bit for bit. The
+newest checkpoint restores. Whenever the restarts reach the last step, every
+variable of the last checkpoint must equal the reference's bit for bit, and a
+new round starts in a fresh workdir (so no trial is spent on a finished run). The
 export is killed the same way: no version directory that TF Serving would load
 may be half-written, and the versions exported before stay loadable.
 
@@ -114,30 +115,42 @@ def step_of(workdir: str) -> int:
 
 def search_trials(base: str, trials: int, seed: int, steps: int, cache_dir,
                   data_dir) -> dict:
-  """The search half of the harness (module doc)."""
+  """The search half of the harness (module doc).
+
+  The killed search runs in rounds: when a restart has reached the last step,
+  its checkpoint is compared with the reference and the next round starts in
+  a fresh workdir, so that every trial kills a run with work left to do.
+  """
   rng = random.Random(seed)
   reference = os.path.join(base, "reference")
   start = time.time()
   run(search_command(reference, steps, cache_dir, data_dir))
   span = time.time() - start  # A whole run's life, imports included.
   expected = checkpoint_values(reference)
-  workdir = os.path.join(base, "killed")
-  command = search_command(workdir, steps, cache_dir, data_dir)
-  phases, reached, torn = {}, [], []
+  phases, reached, torn, differ, rounds = {}, [], [], set(), 0
+
+  def check_round(workdir):
+    final = checkpoint_values(workdir)
+    differ.update(name for name in expected if name not in final
+                  or not np.array_equal(expected[name], final[name]))
+
+  workdir = os.path.join(base, "killed_0")
   for _ in range(trials):
+    command = search_command(workdir, steps, cache_dir, data_dir)
     phase = kill_after(command, rng.uniform(0.0, span))
     phases[phase] = phases.get(phase, 0) + 1
     reached.append(step_of(workdir))
     torn += torn_files(workdir)
-  run(command)
-  final = checkpoint_values(workdir)
-  differ = sorted(name for name in expected
-                  if name not in final
-                  or not np.array_equal(expected[name], final[name]))
+    if reached[-1] == steps:
+      check_round(workdir)
+      rounds += 1
+      workdir = os.path.join(base, f"killed_{rounds}")
+  run(search_command(workdir, steps, cache_dir, data_dir))
+  check_round(workdir)
   return {"trials": trials, "kills_by_phase": phases,
-          "steps_reached": reached, "torn_files": torn,
-          "final_step": step_of(workdir),
-          "variables_differing": differ, "variables": len(expected)}
+          "steps_reached": reached, "rounds_completed": rounds + 1,
+          "torn_files": torn, "final_step": step_of(workdir),
+          "variables_differing": sorted(differ), "variables": len(expected)}
 
 
 def export_trials(base: str, trials: int, seed: int) -> dict:
