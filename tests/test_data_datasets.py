@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from slt_tf.data import datasets
 from slt_tf.data import embedded_mnist
+from slt_tf.data import folders
 import testutil
 
 
@@ -87,7 +88,7 @@ class FolderTest(tf.test.TestCase):
         [gray, np.full_like(gray, 255)], -1))  # Gray with alpha.
     with open(os.path.join(root, "d.jpg"), "wb") as f:
       f.write(tf.io.encode_jpeg(gray).numpy())
-    self.assertEqual([datasets.file_channels(os.path.join(root, n))
+    self.assertEqual([folders.file_channels(os.path.join(root, n))
                       for n in ("a.png", "b/c.png", "d.jpg")], [1, 1, 1])
     self.assertEqual(datasets.channels(f"folder:{root}"), 1)
     # One colour file (here a JPEG, whose header says 3 components) makes it
@@ -95,10 +96,10 @@ class FolderTest(tf.test.TestCase):
     with open(os.path.join(root, "e.jpg"), "wb") as f:
       f.write(tf.io.encode_jpeg(np.tile(gray, [1, 1, 3]) + np.array(
           [0, 40, 80], np.uint8)).numpy())
-    self.assertEqual(datasets.file_channels(os.path.join(root, "e.jpg")), 3)
+    self.assertEqual(folders.file_channels(os.path.join(root, "e.jpg")), 3)
     self.assertEqual(datasets.channels(f"folder:{root}"), 3)
     self.write(os.path.join(root, "rgb.png"), np.tile(gray, [1, 1, 3]))
-    self.assertEqual(datasets.file_channels(os.path.join(root, "rgb.png")), 3)
+    self.assertEqual(folders.file_channels(os.path.join(root, "rgb.png")), 3)
 
   def testChannels_OfTfdsAndEmbeddedData(self):
     self.assertEqual(datasets.channels(datasets.EMBEDDED), 1)

@@ -86,35 +86,6 @@ def preprocess(image, resolution: int) -> tf.Tensor:
   return images_lib.from_uint8(tf.clip_by_value(image, 0.0, 255.0))
 
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# JPEG start-of-frame markers (baseline, progressive, lossless...): the
-# component count follows the marker's length, precision, height and width.
-_JPEG_SOF = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-
-
-def file_channels(path: str) -> int:
-  """1 for a gray PNG or JPEG, else 3, from the file's header alone.
-
-  PNG colour types 0 and 4 (gray, gray with alpha) and single-component JPEGs
-  are gray; everything else (colour, palettes, BMP, GIF, unreadable headers)
-  counts as colour, so a folder is called gray only when every file says so.
-  """
-  with open(path, "rb") as f:
-    head = f.read(1 << 16)
-  if head.startswith(_PNG_SIGNATURE) and len(head) > 25:
-    return 1 if head[25] in (0, 4) else 3
-  if head.startswith(b"\xff\xd8"):
-    i = 2
-    while i + 9 < len(head):
-      if head[i] != 0xFF:
-        break
-      marker = head[i + 1]
-      if marker in _JPEG_SOF:
-        return 1 if head[i + 9] == 1 else 3
-      i += 2 + int.from_bytes(head[i + 2:i + 4], "big")
-  return 3
-
-
 def channels(dataset: str, data_dir: Optional[str] = None,
              holdout: float = folders.HOLDOUT) -> int:
   """The dataset's image channels: 1 when its images are gray, else 3.
@@ -128,9 +99,7 @@ def channels(dataset: str, data_dir: Optional[str] = None,
   if dataset == EMBEDDED:
     return embedded_mnist.CHANNELS
   if folders.is_folder(dataset):
-    folder = folders.scan(dataset, holdout)
-    return 1 if all(file_channels(f) == 1 for split in folder.splits.values()
-                    for f, _ in split) else 3
+    return folders.scan(dataset, holdout).channels
   try:
     builder = tfds.builder(dataset, data_dir=data_dir)
   except tfds.core.registered.DatasetNotFoundError:
@@ -150,7 +119,7 @@ def identity(dataset: str, data_dir: Optional[str] = None,
     return dataset
   folder = folders.scan(dataset, holdout)
   split = "" if folder.explicit else f",holdout={holdout:g}"
-  return f"{dataset}#{folders.content_digest(folder)}{split}"
+  return f"{dataset}#{folders.content_digest(dataset, holdout)}{split}"
 
 
 def labelled(dataset: str, data_dir: Optional[str] = None,

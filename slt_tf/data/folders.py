@@ -23,7 +23,7 @@ import dataclasses
 import functools
 import hashlib
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 from slt_tf import errors
 
@@ -46,12 +46,15 @@ class Folder:
       is -1 in an unlabelled folder.
     explicit: whether the splits are subfolders (else the hashed hold-out).
     holdout: the held-out fraction of the hashed hold-out.
+    channels: 1 when every file's header says gray (``file_channels``),
+      else 3.
   """
   root: str
   class_names: Tuple[str, ...]
   splits: Dict[str, Tuple[Tuple[str, int], ...]]
   explicit: bool
   holdout: float
+  channels: int = 3
 
   @property
   def labelled(self) -> bool:
@@ -98,15 +101,47 @@ def split_of(relative_path: str, holdout: float) -> str:
 
 
 _SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8", b"GIF87a", b"GIF89a", b"BM")
+_PNG_SIGNATURE = _SIGNATURES[0]
+# JPEG start-of-frame markers (baseline, progressive, lossless...): the
+# component count follows the marker's length, precision, height and width.
+_JPEG_SOF = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 
-def _check_header(path: str, root: str) -> None:
+def _head(path: str) -> bytes:
   with open(path, "rb") as f:
-    head = f.read(8)
+    return f.read(1 << 16)
+
+
+def _check_header(head: bytes, path: str, root: str) -> None:
   if not head.startswith(_SIGNATURES):
     raise errors.DataError(
         f"dataset {PREFIX}{root}: {path} is not a PNG, JPEG, GIF or BMP "
         "image (its first bytes say otherwise); remove or replace it")
+
+
+def _header_channels(head: bytes) -> int:
+  if head.startswith(_PNG_SIGNATURE) and len(head) > 25:
+    return 1 if head[25] in (0, 4) else 3
+  if head.startswith(b"\xff\xd8"):
+    i = 2
+    while i + 9 < len(head):
+      if head[i] != 0xFF:
+        break
+      marker = head[i + 1]
+      if marker in _JPEG_SOF:
+        return 1 if head[i + 9] == 1 else 3
+      i += 2 + int.from_bytes(head[i + 2:i + 4], "big")
+  return 3
+
+
+def file_channels(path: str) -> int:
+  """1 for a gray PNG or JPEG, else 3, from the file's header alone.
+
+  PNG colour types 0 and 4 (gray, gray with alpha) and single-component JPEGs
+  are gray; everything else (colour, palettes, BMP, GIF, unreadable headers)
+  counts as colour, so a folder is called gray only when every file says so.
+  """
+  return _header_channels(_head(path))
 
 
 def _images_under(path: str) -> List[str]:
@@ -167,9 +202,13 @@ def _scan(root: str, holdout: float, stamp) -> Folder:
   if not any(folder.splits.values()):
     raise errors.DataError(f"dataset {name}: no images "
                            f"({', '.join(IMAGE_EXTENSIONS)}) under it")
+  gray = True
   for pairs in folder.splits.values():
     for path, _ in pairs:
-      _check_header(path, root)
+      head = _head(path)  # Read once: checked, and gray or colour.
+      _check_header(head, path, root)
+      gray = gray and _header_channels(head) == 1
+  folder = dataclasses.replace(folder, channels=1 if gray else 3)
   for split, pairs in folder.splits.items():
     if folder.labelled and pairs:
       counts = [0] * len(folder.class_names)
@@ -201,20 +240,32 @@ def scan(dataset: str, holdout: float = HOLDOUT) -> Folder:
 
 
 def _stamp(root: str):
-  """Changes when a file or folder under ``root`` is added or modified."""
-  latest, count = 0.0, 0
+  """Changes when a file or folder under ``root`` is added, removed or
+  rewritten (the newest modification time and the total size, by stat)."""
+  latest, count, size = 0, 0, 0
   for directory, _, names in os.walk(root):
-    latest = max(latest, os.path.getmtime(directory))
+    latest = max(latest, os.stat(directory).st_mtime_ns)
+    for name in names:
+      info = os.stat(os.path.join(directory, name))
+      latest, size = max(latest, info.st_mtime_ns), size + info.st_size
     count += len(names)
-  return latest, count
+  return latest, count, size
 
 
-def content_digest(folder: Folder, split: Optional[str] = None) -> str:
-  """SHA-256 (16 hex characters) of the files' relative paths, labels and
-  bytes: the dataset's identity in caches (a trained evaluator, statistics),
-  which a path alone is not."""
+def content_digest(dataset: str, holdout: float = HOLDOUT) -> str:
+  """SHA-256 (16 hex characters) of the folder's files' relative paths,
+  labels and bytes: the dataset's identity in caches (a trained evaluator,
+  statistics), which a path alone is not. Computed once per folder state:
+  every cache of a run asks for it."""
+  folder = scan(dataset, holdout)
+  return _content_digest(folder.root, folder.holdout, _stamp(folder.root))
+
+
+@functools.lru_cache(maxsize=32)
+def _content_digest(root: str, holdout: float, stamp) -> str:
+  folder = _scan(root, holdout, stamp)
   sha = hashlib.sha256()
-  for name in ([split] if split else SPLITS):
+  for name in SPLITS:
     for path, label in folder.splits[name]:
       sha.update(f"{name}\0{os.path.relpath(path, folder.root)}\0{label}\0"
                  .encode())
