@@ -90,6 +90,8 @@ class TrainConfig:
     eval_every: steps between evaluations on the held-out selection split,
       which keep the best checkpoint in ``best/`` (0: never).
     eval_samples: N of those evaluations.
+    eval_bn_batches: batches of fresh latents on which those evaluations
+      re-estimate the batch-norm moving statistics first (0: none).
     eval_backbone, eval_backbone_weights: their backbone (see
       ``slt_tf.evaluation.backbones``).
     d_width, d_learning_rate, d_beta1, d_beta2: ``adversarial_ticket`` only:
@@ -207,6 +209,10 @@ class TrainConfig:
       "evaluate's --backbone).")
   eval_backbone_weights: Optional[str] = config_fields.field(
       None, "Inception weights for those evaluations.")
+  eval_bn_batches: int = config_fields.field(
+      0, "Before those evaluations (and the study's), re-estimate the "
+      "generator's batch-norm moving statistics on this many batches of fresh "
+      "latents, restored afterwards (0: use the search's moving averages).")
   d_width: int = config_fields.field(
       128, "adversarial_ticket: SNGAN discriminator base width.")
   d_learning_rate: float = config_fields.field(
@@ -265,6 +271,9 @@ class TrainConfig:
       raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
     if self.eval_samples < 2:
       raise ValueError(f"eval_samples must be >= 2, got {self.eval_samples}")
+    if self.eval_bn_batches < 0:
+      raise ValueError(f"eval_bn_batches must be >= 0, got "
+                       f"{self.eval_bn_batches}")
     if self.max_real_images < 0:
       raise ValueError(f"max_real_images must be >= 0, got "
                        f"{self.max_real_images}")

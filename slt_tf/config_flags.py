@@ -93,6 +93,30 @@ def _value(field, flag_values):
   return value
 
 
+def parse_value(name: str, text: str,
+                flag_values: flags.FlagValues = FLAGS):
+  """The configuration value of ``--name=text``, parsed as the flag would
+  parse it (for ``config``'s overrides: presets, tuning pilots).
+
+  Raises:
+    ValueError: starting with ``name``: not a configuration flag, or a value
+      the flag does not accept.
+  """
+  if not _ours(name, flag_values):
+    raise ValueError(f"{name} is not a flag of the search")
+  field = next(f for f in _fields() if f.name == name)
+  try:
+    value = flag_values[name].parser.parse(text)
+  except (ValueError, TypeError) as e:
+    raise ValueError(f"{name}: {text!r} is not a valid value ({e})") from None
+  if typing.get_origin(_base_type(field.type)) is tuple:
+    try:
+      return tuple(int(v) for v in value)
+    except ValueError:
+      raise ValueError(f"{name} must be integers, got {text}") from None
+  return value
+
+
 def config(flag_values: flags.FlagValues = FLAGS, **overrides
            ) -> TrainConfig:
   """The ``TrainConfig`` of the parsed flags (and ``overrides``).

@@ -47,12 +47,20 @@ _GRAYSCALE = flags.DEFINE_bool(
     "generated images to gray first (metrics named <m>_<backbone>-gray_<N>, "
     "written to eval/step_N_gray_<split>.json).")
 
+_BN_BATCHES = flags.DEFINE_integer(
+    "bn_batches", 0, "Re-estimate the generator's batch-norm moving "
+    "statistics on this many batches of fresh latents (the run's batch size) "
+    "before sampling (written to eval/step_N_bn_<split>.json); 0: use the "
+    "checkpoint's.")
+
 
 def main(argv):
   if len(argv) > 1:
     sys.exit(f"error: unexpected arguments {argv[1:]}")
   if not _WORKDIR.value:
     sys.exit("error: --workdir is required")
+  if _BN_BATCHES.value < 0:
+    sys.exit(f"error: --bn_batches must be >= 0, got {_BN_BATCHES.value}")
   if _EVAL_SAMPLES.value < 2:
     sys.exit(f"error: --eval_samples must be >= 2, got {_EVAL_SAMPLES.value}")
   try:
@@ -61,7 +69,7 @@ def main(argv):
         num_samples=_EVAL_SAMPLES.value, backbone=_BACKBONE.value,
         backbone_weights=_BACKBONE_WEIGHTS.value, cache_dir=_CACHE_DIR.value,
         batch_size=_BATCH_SIZE.value, seed=_SEED.value,
-        grayscale=_GRAYSCALE.value)
+        grayscale=_GRAYSCALE.value, bn_batches=_BN_BATCHES.value)
   except errors.UserError as e:
     sys.exit(f"error: --{e}")
   print(json.dumps({k: v for k, v in result["metrics"].items()}, indent=2))

@@ -45,7 +45,8 @@ class BestKeeper:
     self.state = state
     self.evaluator = Evaluator(
         config, self.split, config.eval_samples, config.eval_backbone,
-        config.eval_backbone_weights, config.cache_dir)
+        config.eval_backbone_weights, config.cache_dir,
+        bn_batches=config.eval_bn_batches)
     self.key = metric_name("fid", self.evaluator.backbone.name,
                            self.evaluator.n)
     best_json = workdir_lib.best_record_path(self.config.workdir)

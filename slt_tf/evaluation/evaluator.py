@@ -26,6 +26,7 @@ from slt_tf.errors import RunError
 from slt_tf.evaluation import backbones
 from slt_tf.evaluation import metrics
 from slt_tf import fileio
+from slt_tf.generators import batch_norm_stats
 from slt_tf.generators import inputs as inputs_lib
 from slt_tf import runtime
 from slt_tf import workdir as workdir_lib
@@ -62,16 +63,22 @@ class Evaluator:
       over RGB) before the backbone: a diagnostic for grayscale datasets that
       separates shape from colour; its metrics are named ``<m>_<backbone>-
       gray_<N>`` and never replace the plain ones.
+    bn_batches: re-estimate the generator's batch-norm moving statistics on
+      this many batches of fresh latents (``config.batch_size`` each) before
+      sampling, and restore them afterwards
+      (``slt_tf.generators.batch_norm_stats``); 0: use the stored ones.
   """
 
   def __init__(self, config: TrainConfig, split: str, num_samples: int = 10000,
                backbone: str = "auto", backbone_weights: Optional[str] = None,
                cache_dir: Optional[str] = None, batch_size: int = 100,
-               seed: int = 0, grayscale: bool = False):
+               seed: int = 0, grayscale: bool = False, bn_batches: int = 0):
     if num_samples < 2:
       raise ValueError(f"num_samples must be >= 2, got {num_samples}")
+    if bn_batches < 0:
+      raise ValueError(f"bn_batches must be >= 0, got {bn_batches}")
     self.config, self.split, self.batch_size = config, split, batch_size
-    self.seed, self.grayscale = seed, grayscale
+    self.seed, self.grayscale, self.bn_batches = seed, grayscale, bn_batches
     self._sample_for, self._sample = None, None
     cache_dir = cache_dir or config.cache_dir or cache.default_dir()
     name = (backbones.default_backbone(config.dataset, backbone_weights,
@@ -128,8 +135,19 @@ class Evaluator:
   def evaluate(self, generator) -> Dict[str, float]:
     """Named metrics of ``generator`` against the real split."""
     start = time.time()
-    fake, logits = backbones.activations(self.backbone,
-                                         self.generated_images(generator))
+    if self.bn_batches:
+      if isinstance(generator, SavedModelGenerator):
+        raise RunError("bn_batches: a SavedModel's batch-norm statistics "
+                       "are constants and cannot be re-estimated")
+      config = self.config
+      with batch_norm_stats.reestimated(
+          generator, self.bn_batches, config.batch_size, config.latent_size,
+          config.num_classes, self.seed):
+        fake, logits = backbones.activations(
+            self.backbone, self.generated_images(generator))
+    else:
+      fake, logits = backbones.activations(self.backbone,
+                                           self.generated_images(generator))
     label = self.backbone.name + ("-gray" if self.grayscale else "")
     name = lambda m: metric_name(m, label, self.n)
     result = {
@@ -227,6 +245,7 @@ def write_result(workdir: str, split: str, step: int, result: dict,
 def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
                      split: Optional[str] = None,
                      saved_model: Optional[str] = None,
+                     label: Optional[str] = None,
                      **evaluator_kwargs) -> dict:
   """Evaluates a run's checkpoint on a held-out split and writes the result.
 
@@ -237,6 +256,8 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
       checkpoint (see ``SavedModelGenerator``).
     split: the real split; default: the report split of
       ``datasets.held_out_splits``, never the one the search selected on.
+    label: names the result ``eval/<label>_<split>.json`` (default:
+      ``step_N``, with ``_gray`` / ``_bn`` for those evaluations).
     **evaluator_kwargs: ``Evaluator`` arguments (num_samples, backbone, ...).
 
   Returns:
@@ -245,15 +266,15 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
   runtime.log_once()
   config = workdir_lib.read_config(workdir)  # Checked before anything is written.
   if saved_model:  # A reader of an export; it writes only its own result.
-    return _evaluate(config, workdir, checkpoint, split, saved_model,
+    return _evaluate(config, workdir, checkpoint, split, saved_model, label,
                      evaluator_kwargs)
   with workdir_lib.WorkdirLock(workdir, "an evaluation"):
-    return _evaluate(config, workdir, checkpoint, split, saved_model,
+    return _evaluate(config, workdir, checkpoint, split, saved_model, label,
                      evaluator_kwargs)
 
 
 def _evaluate(config: TrainConfig, workdir, checkpoint, split, saved_model,
-              evaluator_kwargs) -> dict:
+              label, evaluator_kwargs) -> dict:
   if saved_model:
     generator, path, step = SavedModelGenerator(saved_model), saved_model, -1
     generator.check_run(config, workdir)
@@ -270,11 +291,16 @@ def _evaluate(config: TrainConfig, workdir, checkpoint, split, saved_model,
             "backbone_weights": evaluator.backbone.weights_id,
             "n": evaluator.n,
             "requested_n": evaluator_kwargs.get("num_samples", 10000),
+            "eval_seed": evaluator.seed,
             "dataset": config.dataset}
   prefix = "saved_model" if saved_model else None
   if evaluator.grayscale:
     result["grayscale"] = True
     prefix = f"{prefix or f'step_{step:07d}'}_gray"
+  if evaluator.bn_batches:
+    result["bn_batches"] = evaluator.bn_batches
+    prefix = f"{prefix or f'step_{step:07d}'}_bn"
+  prefix = label or prefix
   try:
     result["path"] = write_result(workdir, split, step, result, prefix)
   except Exception as e:  # pylint: disable=broad-except

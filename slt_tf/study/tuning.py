@@ -1,0 +1,346 @@
+"""Tuning pilots: the same settings tried for every method, judged on the
+selection split only.
+
+A pilot is a name and flag overrides of the shared configuration, e.g.
+``lr5e-4 --learning_rate=5e-4`` (``parse_pilot``). ``tuning_plan`` runs every
+pilot for every method and seed, so that the ticket and its baselines get the
+same tuning budget; a pilot can be limited to some methods (``--only=ticket``)
+when its flag means nothing to the others (``--nolast_dense`` for a dense
+network). Each run is a resumable search in
+``RUNS_DIR/<pilot>/<method>_k<keep>_s<seed>``; after it, ``evaluate_run``
+evaluates it on the *selection* split (the report split is never looked at
+while tuning) in each ``VARIANTS`` entry: the last checkpoint or the best one
+the search kept (``--eval_every``), each with the search's batch-norm moving
+statistics or with statistics re-estimated on the final network. The best
+checkpoint was chosen on the selection split with evaluation latents of seed
+0; the pilots evaluate with other latents (``eval_seed``), which removes the
+sampling part of that choice's optimism, not the real-image part.
+
+Rows go to a JSON file that several processes may share (``merge_rows``
+locks it), one row per run and variant, written as each run finishes.
+"""
+
+import dataclasses
+import fcntl
+import json
+import os
+import shlex
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from absl import flags
+from absl import logging
+import numpy as np
+
+from slt_tf import config_flags
+from slt_tf.config import TrainConfig
+from slt_tf.data import datasets
+from slt_tf.evaluation import evaluator as evaluator_lib
+from slt_tf import fileio
+from slt_tf import methods
+from slt_tf.study import plan as plan_lib
+from slt_tf.study.runner import METRICS
+from slt_tf import train_lib
+from slt_tf import workdir as workdir_lib
+
+# (variant, checkpoint, re-estimate batch norms).
+VARIANTS = (("last", "latest", False), ("last_bn", "latest", True),
+            ("best", "best", False), ("best_bn", "best", True))
+# Fields the plan sets per run; a pilot may not override them.
+_PLANNED = ("method", "keep_ratio", "seed", "workdir")
+
+
+@dataclasses.dataclass(frozen=True)
+class Pilot:
+  """A named set of overrides of the shared configuration.
+
+  Attributes:
+    name: names the pilot's runs directory and its rows.
+    flags: the overrides as written (``--learning_rate=5e-4 ...``).
+    overrides: (field, value) pairs, parsed as the flags would be.
+    only: the methods it runs for (empty: every method of the plan).
+  """
+  name: str
+  flags: str
+  overrides: Tuple[Tuple[str, object], ...]
+  only: Tuple[str, ...] = ()
+
+
+def parse_pilot(text: str, flag_values: flags.FlagValues = flags.FLAGS
+                ) -> Pilot:
+  """A pilot from ``NAME [--flag=value | --flag | --noflag ...] [--only=m,m]``.
+
+  Raises:
+    ValueError: starting with "pilot", naming the text and what is wrong.
+  """
+  words = shlex.split(text)
+  if not words or words[0].startswith("-"):
+    raise ValueError(f"pilot {text!r}: expected a name, then flags")
+  name, overrides, only, kept = words[0], [], (), []
+  if not all(c.isalnum() or c in "._-" for c in name):
+    raise ValueError(f"pilot {text!r}: the name may hold only letters, "
+                     "digits and ._-")
+  for word in words[1:]:
+    if not word.startswith("--"):
+      raise ValueError(f"pilot {name}: {word!r} is not a --flag")
+    key, has_value, value = word[2:].partition("=")
+    try:
+      if key == "only":
+        only = tuple(m for m in value.split(",") if m)
+        for m in only:
+          methods.get(m)
+        continue
+      if (not has_value and key.startswith("no")
+          and key not in flag_values and key[2:] in flag_values):
+        key, value = key[2:], "false"
+      elif not has_value:
+        value = "true"
+      if key in _PLANNED:
+        raise ValueError(f"{key} is set by the plan for each run")
+      overrides.append((key, config_flags.parse_value(key, value,
+                                                      flag_values)))
+    except ValueError as e:
+      raise ValueError(f"pilot {name}: {e}") from None
+    kept.append(word)
+  return Pilot(name, " ".join(kept), tuple(overrides), only)
+
+
+def pilot_config(pilot: Pilot, flag_values: flags.FlagValues = flags.FLAGS
+                 ) -> TrainConfig:
+  """The shared configuration (the parsed flags) with the pilot's
+  overrides.
+
+  Raises:
+    ValueError: starting with "pilot".
+  """
+  try:
+    return config_flags.config(flag_values, **dict(pilot.overrides))
+  except ValueError as e:
+    raise ValueError(f"pilot {pilot.name}: {e}") from None
+
+
+def tuning_plan(pilots: Sequence[Pilot], method_names: Sequence[str],
+                keep_ratio: float, seeds: Sequence[int]
+                ) -> List[Tuple[Pilot, plan_lib.Setting]]:
+  """Every pilot for every method (its ``only`` permitting) and seed.
+
+  Pilots are the outer loop, so a tuning stopped early holds complete
+  comparisons for its first pilots.
+  """
+  result = []
+  for pilot in pilots:
+    for method in method_names:
+      if pilot.only and method not in pilot.only:
+        continue
+      keep = 1.0 if method in plan_lib.UNMASKED else keep_ratio
+      result += [(pilot, plan_lib.Setting(method, keep, s)) for s in seeds]
+  return result
+
+
+def shard(plan: Sequence, index: int, count: int) -> list:
+  """Every ``count``-th entry of ``plan`` from ``index``: one process's
+  share when several run the plan at once.
+
+  Raises:
+    ValueError: starting with "shard".
+  """
+  if count < 1 or not 0 <= index < count:
+    raise ValueError(f"shard must be I/N with 0 <= I < N, got {index}/{count}")
+  return list(plan[index::count])
+
+
+def run_config(pilot: Pilot, setting: plan_lib.Setting, runs_dir: str,
+               flag_values: flags.FlagValues = flags.FLAGS) -> TrainConfig:
+  """The configuration of one pilot run (its own workdir)."""
+  return plan_lib.setting_config(pilot_config(pilot, flag_values), setting,
+                                 os.path.join(runs_dir, pilot.name))
+
+
+def _stored(path: str, checkpoint: str, n: int, seed: int, bn: int):
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    stored = json.load(f)
+  if (stored.get("checkpoint") == checkpoint and stored.get("requested_n") == n
+      and stored.get("eval_seed") == seed
+      and stored.get("bn_batches", 0) == bn):
+    return stored
+  return None
+
+
+def evaluate_run(config: TrainConfig, eval_seed: int, bn_batches: int
+                 ) -> Dict[str, dict]:
+  """Each ``VARIANTS`` evaluation of a finished run on the selection split
+  (reused when its file exists for the same checkpoint, N, seed and
+  re-estimation); variant -> evaluation. The best-checkpoint variants are
+  left out when the run kept none (no ``eval_every``)."""
+  split = datasets.held_out_splits(config.dataset, config.data_dir,
+                                   config.holdout).selection
+  has_best = os.path.exists(workdir_lib.best_record_path(config.workdir))
+  result = {}
+  for variant, checkpoint, bn in VARIANTS:
+    if checkpoint == "best" and not has_best:
+      continue
+    path = workdir_lib.resolve_checkpoint(config.workdir, checkpoint)
+    batches = bn_batches if bn else 0
+    label = f"tune_{variant}"
+    stored = _stored(evaluator_lib.result_path(config.workdir, split, 0, label),
+                     path, config.eval_samples, eval_seed, batches)
+    result[variant] = stored or evaluator_lib.evaluate_workdir(
+        config.workdir, checkpoint, split, label=label,
+        num_samples=config.eval_samples, backbone=config.eval_backbone,
+        backbone_weights=config.eval_backbone_weights,
+        cache_dir=config.cache_dir, seed=eval_seed, bn_batches=batches)
+  return result
+
+
+def rows_of(pilot: Pilot, setting: plan_lib.Setting, config: TrainConfig,
+            evaluations: Dict[str, dict]) -> List[dict]:
+  """A row per variant: the pilot, the setting, the metrics without their
+  suffix, and where they come from."""
+  rows = []
+  for variant, evaluation in evaluations.items():
+    values = {name: evaluation["metrics"].get(evaluator_lib.metric_name(
+        name, evaluation["backbone"], evaluation["n"])) for name in METRICS}
+    rows.append({
+        "pilot": pilot.name, "flags": pilot.flags, "method": setting.method,
+        "keep_ratio": setting.keep_ratio, "seed": setting.seed,
+        "variant": variant, **values, "step": evaluation["step"],
+        "train_steps": config.train_steps, "backbone": evaluation["backbone"],
+        "n": evaluation["n"], "split": evaluation["split"],
+        "run": config.workdir})
+  return rows
+
+
+def _key(row: dict) -> tuple:
+  return (row["pilot"], row["method"], row["keep_ratio"], row["seed"],
+          row["variant"])
+
+
+def merge_rows(path: str, new_rows: Iterable[dict]) -> List[dict]:
+  """Adds ``new_rows`` to the JSON rows in ``path`` (replacing rows of the
+  same pilot, method, keep ratio, seed and variant) under an exclusive lock,
+  so processes running shards of one plan can share the file; returns all
+  rows."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  with open(path + ".lock", "a") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    rows = []
+    if os.path.exists(path):
+      with open(path) as f:
+        rows = json.load(f)
+    index = {_key(r): i for i, r in enumerate(rows)}
+    for r in new_rows:
+      if _key(r) in index:
+        rows[index[_key(r)]] = r
+      else:
+        index[_key(r)] = len(rows)
+        rows.append(r)
+    fileio.write_json(path, rows)
+    return rows
+
+
+def run_tuning(plan: Sequence[Tuple[Pilot, plan_lib.Setting]], runs_dir: str,
+               results_json: str, eval_seed: int = 1, bn_batches: int = 20,
+               flag_values: flags.FlagValues = flags.FLAGS,
+               after_each: Optional[Callable[[List[dict]], None]] = None
+               ) -> List[dict]:
+  """Searches (or resumes) and evaluates every run of ``plan``, merging its
+  rows into ``results_json`` as each run finishes; returns all rows of the
+  file (other shards' too).
+
+  Args:
+    after_each: called with all rows after every run.
+  """
+  rows = merge_rows(results_json, [])
+  for i, (pilot, setting) in enumerate(plan):
+    config = run_config(pilot, setting, runs_dir, flag_values)
+    logging.info("tuning: run %d/%d: %s %s", i + 1, len(plan), pilot.name,
+                 setting.name)
+    train_lib.run(config)
+    rows = merge_rows(results_json, rows_of(
+        pilot, setting, config, evaluate_run(config, eval_seed, bn_batches)))
+    if after_each:
+      after_each(rows)
+  return rows
+
+
+def summary(rows: Iterable[dict]) -> List[dict]:
+  """Mean and sample std of FID, precision and recall over seeds per
+  (pilot, method, variant), in the rows' order."""
+  groups: Dict[tuple, List[dict]] = {}
+  for r in rows:
+    groups.setdefault((r["pilot"], r["method"], r["variant"]), []).append(r)
+  result = []
+  for (pilot, method, variant), members in groups.items():
+    entry = {"pilot": pilot, "flags": members[0]["flags"], "method": method,
+             "variant": variant, "seeds": sorted(m["seed"] for m in members),
+             "train_steps": members[0]["train_steps"]}
+    for name in ("fid", "precision", "recall"):
+      values = [m[name] for m in members if m.get(name) is not None]
+      entry[name] = float(np.mean(values)) if values else None
+      entry[name + "_std"] = (float(np.std(values, ddof=1))
+                              if len(values) > 1 else None)
+    entry["fids"] = [m["fid"] for m in sorted(members, key=lambda m: m["seed"])]
+    result.append(entry)
+  return result
+
+
+def chosen(entries: Sequence[dict], min_seeds: int = 2) -> Dict[str, dict]:
+  """Per method, the entry (pilot and variant) of lowest mean selection FID
+  among those with at least ``min_seeds`` seeds."""
+  best: Dict[str, dict] = {}
+  for e in entries:
+    if e["fid"] is None or len(e["seeds"]) < min_seeds:
+      continue
+    if e["method"] not in best or e["fid"] < best[e["method"]]["fid"]:
+      best[e["method"]] = e
+  return best
+
+
+def _cell(entry: dict, name: str, digits: int) -> str:
+  if entry[name] is None:
+    return "-"
+  std = entry[name + "_std"]
+  text = f"{entry[name]:.{digits}f}"
+  return text + (f" ± {std:.{digits}f}" if std is not None else "")
+
+
+def table(rows: Sequence[dict]) -> str:
+  """The pilots as Markdown: one line per (pilot, method, variant), then the
+  chosen setting per method."""
+  entries = summary(rows)
+  if not entries:
+    return "No tuning runs have finished yet.\n"
+  first = rows[0]
+  lines = [f"Selection split `{first['split']}`, backbone `{first['backbone']}`"
+           f", N={first['n']}; mean ± sample std over seeds (per-seed FIDs in "
+           "the last column).", "",
+           "| pilot | flags | method | checkpoint | steps | seeds | FID | "
+           "precision | recall | FID per seed |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+  for e in entries:
+    fids = ", ".join("-" if v is None else f"{v:.1f}" for v in e["fids"])
+    lines.append(
+        f"| {e['pilot']} | `{e['flags'] or '(shared)'}` | {e['method']} | "
+        f"{e['variant']} | {e['train_steps']} | {len(e['seeds'])} | "
+        f"{_cell(e, 'fid', 1)} | {_cell(e, 'precision', 2)} | "
+        f"{_cell(e, 'recall', 2)} | {fids} |")
+  best = chosen(entries)
+  if best:
+    lines += ["", "Lowest mean selection FID per method (at least 2 seeds):", ""]
+    for method, e in best.items():
+      flags_text = e["flags"] or "shared flags"
+      lines.append(f"- {method}: pilot `{e['pilot']}` ({flags_text}), "
+                   f"checkpoint {e['variant']}: {_cell(e, 'fid', 1)}")
+  return "\n".join(lines) + "\n"
+
+
+def write_table(rows: Sequence[dict], path: str, command: str,
+                base: Optional[TrainConfig] = None) -> None:
+  """Writes the pilots' table to ``path`` (Markdown), atomically."""
+  header = ["# Tuning pilots", "", f"Generated by `{command}`.", ""]
+  if base is not None:
+    header += [f"Shared setting: {base.arch} at {base.resolution} px on "
+               f"`{base.dataset}`, `{base.features}` features, batch "
+               f"{base.batch_size}; each pilot's flags replace these.", ""]
+  fileio.write_atomic(path, ("\n".join(header) + table(rows)).encode())
