@@ -93,6 +93,23 @@ class ConfigFlagsTest(tf.test.TestCase):
     self.assertEqual(config["train_steps"],
                      TrainConfig(workdir="-").train_steps)
 
+  def testParseValue_AsTheFlagWouldAndNamesTheFlag(self):
+    values = flags.FlagValues()
+    config_flags.define(flag_values=values)
+    values(["prog"])
+    self.assertEqual(config_flags.parse_value("learning_rate", "5e-4", values),
+                     5e-4)
+    self.assertIs(config_flags.parse_value("last_dense", "false", values),
+                  False)
+    self.assertEqual(config_flags.parse_value("feature_layers", "1,3", values),
+                     (1, 3))
+    self.assertEqual(config_flags.parse_value("width", "64", values), 64)
+    for name, text, expected in (("width", "wide", "^width: 'wide' is not"),
+                                 ("no_such_flag", "1", "^no_such_flag is not"),
+                                 ("feature_layers", "a", "^feature_layers")):
+      with self.assertRaisesRegex(ValueError, expected):
+        config_flags.parse_value(name, text, values)
+
   def testBadListValue_NamesTheFlag(self):
     result = testutil.run_python("-c", _PARSE, "--workdir=/tmp/w",
                                  "--feature_layers=1,x")

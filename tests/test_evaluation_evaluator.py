@@ -12,6 +12,7 @@ from slt_tf import errors
 from slt_tf.evaluation import backbones
 from slt_tf.evaluation import evaluator as evaluator_lib
 from slt_tf.features import classifier
+from slt_tf.generators import batch_norm_stats
 from slt_tf import train_lib
 from slt_tf import workdir as workdir_lib
 import testutil
@@ -119,6 +120,39 @@ class EvaluateTest(tf.test.TestCase):
     with self.assertRaisesRegex(errors.RunError, "^saved_model: "):
       evaluator_lib.evaluate_workdir(self.workdir,
                                     saved_model=self.get_temp_dir(), **kwargs)
+    with self.assertRaisesRegex(errors.RunError, "^bn_batches: "):
+      evaluator_lib.evaluate_workdir(self.workdir, saved_model=export_dir,
+                                    bn_batches=2, **kwargs)
+
+  def testBnReestimation_OwnFileSameAsReestimatingFirstStatsRestored(self):
+    kwargs = dict(num_samples=30, cache_dir=testutil.shared_dir("cache"))
+    plain = evaluator_lib.evaluate_workdir(self.workdir, **kwargs)
+    bn = evaluator_lib.evaluate_workdir(self.workdir, bn_batches=2, **kwargs)
+    self.assertEqual(bn["bn_batches"], 2)
+    self.assertIn("_bn_", os.path.basename(bn["path"]))
+    self.assertTrue(os.path.exists(plain["path"]))
+    self.assertNotAllClose(plain["metrics"]["fid_digits_30"],
+                           bn["metrics"]["fid_digits_30"])
+    generator = workdir_lib.restore_generator(self.config)
+    norms = batch_norm_stats.batch_norms(generator)
+    stored = [n.moving_mean.numpy() for n in norms]
+    evaluator = evaluator_lib.Evaluator(self.config, plain["split"],
+                                        bn_batches=2, **kwargs)
+    values = evaluator.evaluate(generator)
+    for norm, mean in zip(norms, stored):
+      self.assertAllEqual(norm.moving_mean.numpy(), mean)
+    # The same as re-estimating by hand, then evaluating plainly.
+    batch_norm_stats.reestimate(generator, 2, self.config.batch_size,
+                                self.config.latent_size)
+    by_hand = evaluator_lib.Evaluator(self.config, plain["split"],
+                                      **kwargs).evaluate(generator)
+    self.assertAllClose(values["fid_digits_30"], by_hand["fid_digits_30"],
+                        rtol=1e-5)
+    self.assertAllClose(values["fid_digits_30"], bn["metrics"]["fid_digits_30"],
+                        rtol=1e-5)
+    with self.assertRaisesRegex(ValueError, "^bn_batches must be >= 0"):
+      evaluator_lib.Evaluator(self.config, plain["split"], bn_batches=-1,
+                              **kwargs)
 
 
   def testGrayscaleDiagnostic_OwnNamesOwnFileSameOnGrayImages(self):

@@ -27,7 +27,7 @@ LAYERS = (
     ("train_lib",),
     ("study",),
     # The entry points, and the package's __init__ (it turns oneDNN on).
-    ("train", "evaluate", "sweep", "slt_tf"),
+    ("train", "evaluate", "sweep", "tune", "slt_tf"),
 )
 
 

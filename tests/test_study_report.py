@@ -37,8 +37,12 @@ class SummaryTest(tf.test.TestCase):
     close, random = report.targets(entries)
     self.assertTrue(close["met"])
     self.assertIn("1.050", close["measured"])
-    self.assertFalse(random["met"])  # 50 / 21 < 3.
+    self.assertFalse(random["met"])  # 50 / 21 < 10.
     self.assertIn("2.38", random["measured"])
+    entries[2]["fid"] = 250.0
+    self.assertTrue(report.targets(entries)[1]["met"])  # 250 / 21 >= 10.
+    entries[0]["fid"] = 22.5
+    self.assertFalse(report.targets(entries)[0]["met"])  # 22.5 / 20 > 1.1.
     self.assertIsNone(report.targets(entries[:1])[0]["met"])
 
 

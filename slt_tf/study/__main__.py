@@ -17,6 +17,7 @@ stopped. Outputs, rewritten after every run:
   ``<!-- END discussion -->`` in an existing file is kept.
 """
 
+import json
 import os
 import sys
 
@@ -55,6 +56,13 @@ _BASELINE_KEEP_RATIO = flags.DEFINE_float(
     "baseline_keep_ratio", 0.1, "Keep ratio of the masked baselines "
     "(random_mask, adversarial_ticket).")
 _SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds of every setting.")
+_REPORT_CHECKPOINT = flags.DEFINE_enum(
+    "report_checkpoint", "latest", ["latest", "best"], "The checkpoint of each "
+    "run that is reported: the last, or the best on the selection split "
+    "(needs --eval_every), for every method alike.")
+_TUNING_JSON = flags.DEFINE_string(
+    "tuning_json", None, "The tuning pilots' rows (python -m slt_tf.tune), "
+    "tabled in the report when given.")
 
 def _results_json_path(results_dir: str) -> str:
   return _RESULTS_JSON.value or os.path.join(results_dir,
@@ -88,6 +96,16 @@ def main(argv):
   if base.method != "ticket":
     sys.exit("error: --method: the study sets each run's method; leave "
              "--method unset")
+  if _REPORT_CHECKPOINT.value == "best" and not base.eval_every:
+    sys.exit("error: --report_checkpoint: 'best' needs --eval_every (the "
+             "search keeps a best checkpoint only with it)")
+  tuning_rows = None
+  if _TUNING_JSON.value:
+    if not os.path.exists(_TUNING_JSON.value):
+      sys.exit(f"error: --tuning_json: {_TUNING_JSON.value} does not exist "
+               "(python -m slt_tf.tune writes it)")
+    with open(_TUNING_JSON.value) as f:
+      tuning_rows = json.load(f)
   runs_dir = os.path.join(_STUDY_DIR.value, "runs")
   os.makedirs(runs_dir, exist_ok=True)
   fileio.write_atomic(os.path.join(_STUDY_DIR.value, "flags.txt"),
@@ -99,8 +117,9 @@ def main(argv):
     def write(rows):
       fileio.write_json(results_json, rows)
       report.write_report(base, rows, results_json, _RESULTS_DIR.value,
-                          _RESULTS_MD.value, command)
-    runner.run_plan(base, plan, runs_dir, after_each=write)
+                          _RESULTS_MD.value, command, tuning_rows)
+    runner.run_plan(base, plan, runs_dir, after_each=write,
+                    checkpoint=_REPORT_CHECKPOINT.value)
   except errors.UserError as e:
     sys.exit(f"error: --{e}")
   except FloatingPointError as e:

@@ -1,5 +1,5 @@
 """Runs a study's settings: each a search in its own resumable workdir, then
-an evaluation of its last checkpoint on the report split.
+an evaluation of its last (or best) checkpoint on the report split.
 
 Each setting is one search in ``RUNS_DIR/<method>_k<keep>_s<seed>`` with
 ``slt_tf.train_lib.run``, then an evaluation on the report split
@@ -25,25 +25,33 @@ METRICS = ("fid", "precision", "recall", "density", "coverage", "kid")
 
 
 def _evaluation(config: TrainConfig, num_samples: int, backbone: str,
-                backbone_weights: Optional[str]) -> dict:
-  """The report-split evaluation of the run's last checkpoint (reused when
-  it exists for that checkpoint and N)."""
+                backbone_weights: Optional[str], checkpoint: str = "latest"
+                ) -> dict:
+  """The report-split evaluation of the run's ``checkpoint`` ("latest" or
+  "best"), with ``config.eval_bn_batches`` (reused when it exists for that
+  checkpoint, N and re-estimation)."""
   split = datasets.held_out_splits(config.dataset, config.data_dir,
                                    config.holdout).report
-  latest = workdir_lib.resolve_checkpoint(config.workdir, None)
-  step = workdir_lib.checkpoint_step(latest)
-  path = evaluator_lib.result_path(config.workdir, split, step)
-  if os.path.exists(path):
-    with open(path) as f:
+  path = workdir_lib.resolve_checkpoint(config.workdir, checkpoint)
+  step = workdir_lib.checkpoint_step(path)
+  bn = config.eval_bn_batches
+  stored_path = evaluator_lib.result_path(config.workdir, split, step)
+  if bn:
+    stored_path = evaluator_lib.result_path(config.workdir, split, step,
+                                            f"step_{step:07d}_bn")
+  if os.path.exists(stored_path):
+    with open(stored_path) as f:
       stored = json.load(f)
     if (stored.get("requested_n") == num_samples
         # "domain" is stored with its dataset's digest: domain-<digest>.
         and backbone in ("auto", stored.get("backbone", "").split("-")[0])
-        and stored.get("checkpoint") == latest):
+        and stored.get("checkpoint") == path
+        and stored.get("bn_batches", 0) == bn):
       return stored
   return evaluator_lib.evaluate_workdir(
-      config.workdir, num_samples=num_samples, backbone=backbone,
-      backbone_weights=backbone_weights, cache_dir=config.cache_dir)
+      config.workdir, checkpoint, num_samples=num_samples, backbone=backbone,
+      backbone_weights=backbone_weights, cache_dir=config.cache_dir,
+      bn_batches=bn)
 
 
 def row(setting: plan_lib.Setting, config: TrainConfig, evaluation: dict) -> dict:
@@ -54,22 +62,29 @@ def row(setting: plan_lib.Setting, config: TrainConfig, evaluation: dict) -> dic
   return {"method": setting.method, "keep_ratio": setting.keep_ratio,
           "seed": setting.seed, **values, "steps": evaluation["step"],
           "backbone": evaluation["backbone"], "n": evaluation["n"],
-          "split": evaluation["split"], "run": config.workdir}
+          "split": evaluation["split"], "run": config.workdir,
+          "checkpoint": ("best" if os.path.basename(os.path.dirname(
+              evaluation["checkpoint"])) == workdir_lib.BEST else "last"),
+          "bn_batches": evaluation.get("bn_batches", 0)}
 
 
 def run_setting(base: TrainConfig, setting: plan_lib.Setting, runs_dir: str,
                 num_samples: int, backbone: str = "auto",
-                backbone_weights: Optional[str] = None) -> dict:
-  """Searches (or resumes) one setting, evaluates it, returns its row."""
+                backbone_weights: Optional[str] = None,
+                checkpoint: str = "latest") -> dict:
+  """Searches (or resumes) one setting, evaluates its ``checkpoint``
+  ("latest" or "best": the best on the selection split, which needs
+  ``eval_every``), returns its row."""
   config = plan_lib.setting_config(base, setting, runs_dir)
   train_lib.run(config)
-  evaluation = _evaluation(config, num_samples, backbone, backbone_weights)
+  evaluation = _evaluation(config, num_samples, backbone, backbone_weights,
+                           checkpoint)
   return row(setting, config, evaluation)
 
 
 def run_plan(base: TrainConfig, plan: Sequence[plan_lib.Setting],
              runs_dir: str, after_each: Optional[Callable[[List[dict]], None]]
-             = None) -> List[dict]:
+             = None, checkpoint: str = "latest") -> List[dict]:
   """Runs every setting of ``plan`` in ``runs_dir``; returns their rows.
 
   Args:
@@ -79,12 +94,24 @@ def run_plan(base: TrainConfig, plan: Sequence[plan_lib.Setting],
     runs_dir: where the runs' workdirs go.
     after_each: called with the rows so far after every run, so that the
       results on disk are never older than the last finished run.
+    checkpoint: which checkpoint of each run is reported: "latest", or
+      "best" (kept on the selection split; needs ``base.eval_every``).
+
+  Raises:
+    ValueError: starting with "report_checkpoint".
   """
+  if checkpoint not in ("latest", "best"):
+    raise ValueError("report_checkpoint must be 'latest' or 'best', got "
+                     f"{checkpoint!r}")
+  if checkpoint == "best" and not base.eval_every:
+    raise ValueError("report_checkpoint: 'best' needs --eval_every (the "
+                     "search keeps a best checkpoint only with it)")
   rows = []
   for i, setting in enumerate(plan):
     logging.info("study: run %d/%d: %s", i + 1, len(plan), setting.name)
     rows.append(run_setting(base, setting, runs_dir, base.eval_samples,
-                            base.eval_backbone, base.eval_backbone_weights))
+                            base.eval_backbone, base.eval_backbone_weights,
+                            checkpoint))
     if after_each:
       after_each(rows)
   return rows

@@ -69,7 +69,11 @@ class StudyCommandTest(tf.test.TestCase):
     for flag, expected in (("--seeds=a", "^error: --seeds"),
                            ("--baselines=finetune", "^error: --baselines"),
                            ("--ticket_keep_ratios=2", "^error: --ticket_keep"),
-                           ("--method=dense", "^error: --method")):
+                           ("--method=dense", "^error: --method"),
+                           ("--report_checkpoint=best",
+                            "^error: --report_checkpoint: 'best' needs"),
+                           ("--tuning_json=/no/such.json",
+                            "^error: --tuning_json: /no/such.json does not")):
       result = testutil.run_module(
           "slt_tf.study", "--flagfile=configs/study_cpu.cfg",
           f"--study_dir={self.get_temp_dir()}/s", flag)

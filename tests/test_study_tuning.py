@@ -1,0 +1,167 @@
+"""Tuning pilots: parsing, the plan and its shards, the shared results file
+and the summary (the runs themselves: tests/e2e/test_tune_cli.py)."""
+
+import json
+import os
+
+from absl import flags
+import numpy as np
+import tensorflow as tf
+
+from slt_tf import config_flags
+from slt_tf.data import datasets
+from slt_tf.study import plan as plan_lib
+from slt_tf.study import tuning
+import testutil
+
+
+def _flag_values(*args):
+  values = flags.FlagValues()
+  config_flags.define(flag_values=values)
+  values(["prog", "--workdir=/tmp/unused", f"--dataset={datasets.EMBEDDED}",
+          f"--data_dir={testutil.data_dir()}", "--arch=gfmn",
+          "--resolution=32", "--last_dense", *args])
+  return values
+
+
+def _row(pilot, method, seed, variant, fid, **extra):
+  return {"pilot": pilot, "flags": "", "method": method, "keep_ratio": 0.1,
+          "seed": seed, "variant": variant, "fid": fid, "precision": 0.5,
+          "recall": 0.5, "train_steps": 10, "split": "test[:50%]",
+          "backbone": "digits", "n": 20, **extra}
+
+
+class ParsePilotTest(tf.test.TestCase):
+
+  def testPilot_FlagsBoolsAndOnly(self):
+    values = _flag_values()
+    pilot = tuning.parse_pilot(
+        "p1 --learning_rate=5e-4 --nolast_dense --width=64 --only=ticket",
+        values)
+    self.assertEqual(pilot.name, "p1")
+    self.assertEqual(dict(pilot.overrides),
+                     {"learning_rate": 5e-4, "last_dense": False, "width": 64})
+    self.assertEqual(pilot.only, ("ticket",))
+    self.assertEqual(pilot.flags,
+                     "--learning_rate=5e-4 --nolast_dense --width=64")
+    self.assertEqual(tuning.parse_pilot("shared", values).overrides, ())
+    self.assertEqual(dict(tuning.parse_pilot("b --last_dense", values)
+                          .overrides), {"last_dense": True})
+
+  def testBadPilot_NamesThePilotAndTheProblem(self):
+    values = _flag_values()
+    for text, expected in (
+        ("", "^pilot '': expected a name"),
+        ("--learning_rate=1", "^pilot .*expected a name"),
+        ("a/b", "^pilot 'a/b': the name may hold only"),
+        ("p learning_rate=1", "^pilot p: 'learning_rate=1' is not a --flag"),
+        ("p --no_such=1", "^pilot p: no_such is not a flag of the search"),
+        ("p --seed=3", "^pilot p: seed is set by the plan"),
+        ("p --keep_ratio=0.3", "^pilot p: keep_ratio is set by the plan"),
+        ("p --width=big", "^pilot p: width: 'big' is not a valid value"),
+        ("p --only=tickets", "^pilot p: method must be one of")):
+      with self.assertRaisesRegex(ValueError, expected, msg=text):
+        tuning.parse_pilot(text, values)
+
+  def testPilotConfig_OverridesReachTheConfigAndTheTicket(self):
+    values = _flag_values("--learning_rate=2e-4")
+    pilot = tuning.parse_pilot("p --learning_rate=1e-3 --nolast_dense",
+                               values)
+    config = tuning.run_config(pilot, plan_lib.Setting("ticket", 0.1, 4),
+                               "/tmp/runs", values)
+    self.assertEqual(config.learning_rate, 1e-3)
+    self.assertFalse(config.ticket.last_dense)
+    self.assertEqual((config.ticket.seed, config.ticket.keep_ratio),
+                     (4, 0.1))
+    self.assertEqual(config.workdir, "/tmp/runs/p/ticket_k0.1_s4")
+    shared = tuning.run_config(tuning.parse_pilot("s", values),
+                               plan_lib.Setting("dense", 1.0, 0), "/r", values)
+    self.assertEqual((shared.learning_rate, shared.method), (2e-4, "dense"))
+    self.assertTrue(shared.ticket.last_dense)
+    with self.assertRaisesRegex(ValueError, "^pilot q: width"):
+      tuning.pilot_config(tuning.parse_pilot("q --width=0", values), values)
+
+
+class PlanTest(tf.test.TestCase):
+
+  def testPlan_EveryPilotMethodAndSeedOnlyLimitsAndShardsPartition(self):
+    values = _flag_values()
+    pilots = [tuning.parse_pilot("a", values),
+              tuning.parse_pilot("b --nolast_dense --only=ticket", values)]
+    plan = tuning.tuning_plan(pilots, ["ticket", "dense"], 0.1, [0, 1])
+    self.assertEqual([(p.name, s.name) for p, s in plan],
+                     [("a", "ticket_k0.1_s0"), ("a", "ticket_k0.1_s1"),
+                      ("a", "dense_k1_s0"), ("a", "dense_k1_s1"),
+                      ("b", "ticket_k0.1_s0"), ("b", "ticket_k0.1_s1")])
+    shards = [tuning.shard(plan, i, 2) for i in range(2)]
+    self.assertLen(shards[0] + shards[1], len(plan))
+    self.assertCountEqual(shards[0] + shards[1], plan)
+    for index, count in ((2, 2), (-1, 2), (0, 0)):
+      with self.assertRaisesRegex(ValueError, "^shard must be I/N"):
+        tuning.shard(plan, index, count)
+
+
+_MERGE = """
+import sys
+from slt_tf.study import tuning
+path, tag = sys.argv[1], sys.argv[2]
+for i in range(25):
+  tuning.merge_rows(path, [{"pilot": tag, "method": "ticket", "keep_ratio": 0.1,
+                            "seed": i, "variant": "last", "fid": float(i)}])
+"""
+
+
+class ResultsTest(tf.test.TestCase):
+
+  def testMergeRows_ReplacesTheSameRunAndVariant(self):
+    path = os.path.join(self.get_temp_dir(), "sub", "rows.json")
+    tuning.merge_rows(path, [_row("a", "ticket", 0, "last", 10.0),
+                             _row("a", "ticket", 0, "best", 9.0)])
+    rows = tuning.merge_rows(path, [_row("a", "ticket", 0, "last", 7.0),
+                                    _row("a", "dense", 0, "last", 5.0)])
+    self.assertEqual([(r["method"], r["variant"], r["fid"]) for r in rows],
+                     [("ticket", "last", 7.0), ("ticket", "best", 9.0),
+                      ("dense", "last", 5.0)])
+    self.assertEqual(testutil.strict_json(path), rows)
+    self.assertEqual(tuning.merge_rows(path, []), rows)
+
+  def testMergeRows_TwoProcessesAtOnceLoseNoRow(self):
+    path = os.path.join(self.get_temp_dir(), "shared.json")
+    import subprocess, sys  # pylint: disable=g-import-not-at-top,multiple-imports
+    procs = [subprocess.Popen([sys.executable, "-c", _MERGE, path, tag],
+                              cwd=testutil.REPO) for tag in ("x", "y")]
+    self.assertEqual([p.wait(timeout=120) for p in procs], [0, 0])
+    rows = json.load(open(path))
+    self.assertLen(rows, 50)
+    self.assertCountEqual({(r["pilot"], r["seed"]) for r in rows},
+                          {(t, i) for t in "xy" for i in range(25)})
+
+  def testSummary_MeanAndSampleStdPerPilotMethodVariant(self):
+    rows = [_row("a", "ticket", s, "last", f) for s, f in ((0, 40.0), (1, 60.0),
+                                                           (2, 47.0))]
+    rows += [_row("a", "ticket", s, "best", f) for s, f in ((0, 30.0),
+                                                            (1, 35.0))]
+    rows += [_row("b", "ticket", 0, "last", 10.0)]  # One seed: not chosen.
+    rows += [_row("a", "dense", s, "last", f) for s, f in ((0, 20.0),
+                                                           (1, 22.0))]
+    entries = tuning.summary(rows)
+    first = entries[0]
+    self.assertEqual((first["pilot"], first["method"], first["variant"]),
+                     ("a", "ticket", "last"))
+    self.assertAllClose(first["fid"], np.mean([40, 60, 47]))
+    self.assertAllClose(first["fid_std"], np.std([40, 60, 47], ddof=1))
+    self.assertEqual(first["fids"], [40.0, 60.0, 47.0])
+    self.assertIsNone(entries[2]["fid_std"])
+    best = tuning.chosen(entries)
+    self.assertEqual((best["ticket"]["pilot"], best["ticket"]["variant"]),
+                     ("a", "best"))
+    self.assertAllClose(best["dense"]["fid"], 21.0)
+    table = tuning.table(rows)
+    self.assertIn("| a | `(shared)` | ticket | last | 10 | 3 | 49.0 ± 10.1 |",
+                  table)
+    self.assertIn("- ticket: pilot `a`", table)
+    self.assertIn("No tuning runs", tuning.table([]))
+
+
+if __name__ == "__main__":
+  tf.test.main()
