@@ -48,10 +48,10 @@ _GRAYSCALE = flags.DEFINE_bool(
     "written to eval/step_N_gray_<split>.json).")
 
 _BN_BATCHES = flags.DEFINE_integer(
-    "bn_batches", 0, "Re-estimate the generator's batch-norm moving "
+    "bn_batches", None, "Re-estimate the generator's batch-norm moving "
     "statistics on this many batches of fresh latents (the run's batch size) "
     "before sampling (written to eval/step_N_bn_<split>.json); 0: use the "
-    "checkpoint's.")
+    "checkpoint's; default: the run's --eval_bn_batches.")
 
 
 def main(argv):
@@ -59,7 +59,7 @@ def main(argv):
     sys.exit(f"error: unexpected arguments {argv[1:]}")
   if not _WORKDIR.value:
     sys.exit("error: --workdir is required")
-  if _BN_BATCHES.value < 0:
+  if _BN_BATCHES.value is not None and _BN_BATCHES.value < 0:
     sys.exit(f"error: --bn_batches must be >= 0, got {_BN_BATCHES.value}")
   if _EVAL_SAMPLES.value < 2:
     sys.exit(f"error: --eval_samples must be >= 2, got {_EVAL_SAMPLES.value}")

@@ -23,6 +23,7 @@ from slt_tf.export import saved_model
 from slt_tf import generators
 from slt_tf.generators import inputs as inputs_lib
 from slt_tf.generators import TicketOptions
+from slt_tf.generators import batch_norm_stats
 from slt_tf import train_lib
 from slt_tf import workdir as workdir_lib
 import testutil
@@ -122,6 +123,39 @@ class ExportTest(tf.test.TestCase):
     a = tf.saved_model.load(self.model_dir).signatures["serving_default"](z=z)
     b = tf.saved_model.load(rebuilt).signatures["serving_default"](z=z)
     self.assertAllEqual(a["images"], b["images"])
+
+  def testBnBatches_ServesTheReestimatedNetworkAndTheTicketCarriesIt(self):
+    base = self.get_temp_dir()
+    ticket = os.path.join(base, "bn.ticket.npz")
+    result = export(f"--workdir={self.workdir}", f"--export_dir={base}/m",
+                    "--model_name=bn", "--bn_batches=3",
+                    f"--ticket_path={ticket}")
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    self.assertEqual(json.loads(result.stdout)["bn_batches"], 3)
+    self.assertEqual(self.report["bn_batches"], 0)  # The run's default: none.
+    z = np.random.default_rng(1).normal(
+        size=(4, self.config.latent_size)).astype(np.float32)
+    served = tf.saved_model.load(os.path.join(base, "m", "bn", "1")).signatures[
+        "serving_default"](z=tf.constant(z))["images"].numpy()
+    # Reference: the checkpoint re-estimated in this process (the evaluator's
+    # latents, seed 0), then rounded as the export rounds.
+    generator = workdir_lib.restore_generator(self.config)
+    plain = generator(z, training=False).numpy()
+    batch_norm_stats.reestimate(generator, 3, self.config.batch_size,
+                                self.config.latent_size)
+    expected = np.clip(np.round(
+        (generator(z, training=False).numpy() + 1) * 127.5), 0, 255)
+    self.assertAllEqual(served, expected.astype(np.uint8))
+    self.assertNotAllClose(plain, generator(z, training=False).numpy())
+    rebuilt, _, masks = compact.read_ticket(ticket)
+    frozen = saved_model.freeze(rebuilt, masks)
+    self.assertAllClose(frozen(z, training=False).numpy(),
+                        generator(z, training=False).numpy(), atol=1e-5)
+    refused = export(f"--ticket={ticket}", f"--export_dir={base}/m",
+                     "--model_name=again", "--bn_batches=2")
+    self.assertNotEqual(refused.returncode, 0)
+    self.assertRegex(refused.stderr.strip().splitlines()[-1],
+                     "^error: --bn_batches needs --workdir")
 
   def testCompactTicket_AtLeast25TimesSmallerThanDenseFloat32(self):
     config = testutil.tiny_config(self.get_temp_dir() + "/w", width=16)

@@ -258,7 +258,9 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
       ``datasets.held_out_splits``, never the one the search selected on.
     label: names the result ``eval/<label>_<split>.json`` (default:
       ``step_N``, with ``_gray`` / ``_bn`` for those evaluations).
-    **evaluator_kwargs: ``Evaluator`` arguments (num_samples, backbone, ...).
+    **evaluator_kwargs: ``Evaluator`` arguments (num_samples, backbone, ...);
+      ``bn_batches`` None or absent: the run's ``eval_bn_batches`` (0 for a
+      SavedModel).
 
   Returns:
     {"metrics", "checkpoint", "step", "split", "backbone", "n", "path"}.
@@ -285,6 +287,10 @@ def _evaluate(config: TrainConfig, workdir, checkpoint, split, saved_model,
   if split is None:
     split = datasets.held_out_splits(config.dataset, config.data_dir,
                                       config.holdout).report
+  if evaluator_kwargs.get("bn_batches") is None:
+    # The run's choice, so that evaluate reports what the search's keeper saw;
+    # an export has its statistics baked in.
+    evaluator_kwargs["bn_batches"] = 0 if saved_model else config.eval_bn_batches
   evaluator = Evaluator(config, split, **evaluator_kwargs)
   result = {"metrics": evaluator.evaluate(generator), "checkpoint": path,
             "step": step, "split": split, "backbone": evaluator.backbone.name,

@@ -2,7 +2,7 @@ r"""Exports a found ticket for TF Serving, and/or as a compact ticket file.
 
   python -m slt_tf.export --workdir=workdirs/demo --export_dir=models \
       --model_name=demo [--version=V] [--checkpoint=latest|best|PATH] \
-      [--ticket_path=demo.ticket.npz]
+      [--ticket_path=demo.ticket.npz] [--bn_batches=N]
   python -m slt_tf.export --ticket=demo.ticket.npz --export_dir=models \
       --model_name=demo
 
@@ -10,7 +10,9 @@ The SavedModel (``EXPORT_DIR/MODEL_NAME/VERSION``) holds the frozen generator
 (kernels W*M, batch-norm statistics baked in) with the signatures
 ``serving_default`` (z [, label] -> uint8 images) and ``sample`` (num_images,
 seed -> uint8 images). The compact ticket (seeds + bit-packed masks + batch-norm
-statistics) rebuilds a bit-identical SavedModel with ``--ticket``.
+statistics) rebuilds a bit-identical SavedModel with ``--ticket``. Batch-norm
+statistics re-estimated on the final network (``--bn_batches``, by default the
+run's ``--eval_bn_batches``) go into both, with the latents ``evaluate`` uses.
 """
 
 import json
@@ -22,6 +24,7 @@ from absl import flags
 from slt_tf import errors
 from slt_tf.export import compact
 from slt_tf.export import saved_model
+from slt_tf.generators import batch_norm_stats
 from slt_tf import workdir
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The search's workdir.")
@@ -37,6 +40,11 @@ _VERSION = flags.DEFINE_integer("version", None,
                                 "Version number (default: the next one).")
 _TICKET_PATH = flags.DEFINE_string(
     "ticket_path", None, "Also write the compact ticket (.npz) here.")
+_BN_BATCHES = flags.DEFINE_integer(
+    "bn_batches", None, "Re-estimate the batch-norm moving statistics on this "
+    "many batches of fresh latents before exporting, as evaluate does "
+    "(default: the run's --eval_bn_batches, so that the export generates what "
+    "was evaluated; 0: the checkpoint's).")
 
 
 def main(argv):
@@ -54,12 +62,23 @@ def main(argv):
     if _TICKET.value:
       if _TICKET_PATH.value:
         sys.exit("error: --ticket_path needs --workdir (the ticket exists)")
+      if _BN_BATCHES.value:
+        sys.exit("error: --bn_batches needs --workdir (a ticket holds the "
+                 "statistics it was written with)")
       generator, config, masks = compact.read_ticket(_TICKET.value)
     else:
       config = workdir.read_config(_WORKDIR.value)
       path = workdir.resolve_checkpoint(_WORKDIR.value, _CHECKPOINT.value)
       generator, masks = workdir.restore_generator(config, path), None
       report["checkpoint"] = path
+      bn = (config.eval_bn_batches if _BN_BATCHES.value is None
+            else _BN_BATCHES.value)
+      if bn < 0:
+        sys.exit(f"error: --bn_batches must be >= 0, got {bn}")
+      if bn:
+        batch_norm_stats.reestimate(generator, bn, config.batch_size,
+                                    config.latent_size, config.num_classes)
+      report["bn_batches"] = bn
       if _TICKET_PATH.value:
         report["ticket"] = dict(path=_TICKET_PATH.value, **compact.write_ticket(
             generator, config, _TICKET_PATH.value))
