@@ -1,12 +1,14 @@
 """Atomic file writing: outputs are complete or absent, never half-written."""
 
 import errno
+import fcntl
 import io
 import json
 import math
 import os
 import re
 import tempfile
+from typing import Callable, Iterable, List, Optional
 
 import numpy as np
 
@@ -47,6 +49,38 @@ def write_json(path: str, value) -> None:
   """Writes strict JSON atomically; NaN and infinities become null."""
   write_atomic(path, json.dumps(_finite_or_none(value), indent=2,
                                 sort_keys=True, allow_nan=False).encode())
+
+
+def merge_json_rows(path: str, new_rows: Iterable[dict],
+                    key: Callable[[dict], tuple],
+                    keep: Optional[Callable[[dict], bool]] = None
+                    ) -> List[dict]:
+  """Merges ``new_rows`` into the JSON list of rows in ``path``, under an
+  exclusive lock, and returns all of them.
+
+  Processes that run shares of one plan can share the file: a row replaces
+  the stored row of the same ``key`` in place, others are appended, and no
+  process's rows are lost. Stored rows for which ``keep`` is false (rows of
+  settings no longer planned) are dropped.
+  """
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  with open(path + ".lock", "a") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    rows = []
+    if os.path.exists(path):
+      with open(path) as f:
+        rows = json.load(f)
+    if keep is not None:
+      rows = [r for r in rows if keep(r)]
+    index = {key(r): i for i, r in enumerate(rows)}
+    for r in new_rows:
+      if key(r) in index:
+        rows[index[key(r)]] = r
+      else:
+        index[key(r)] = len(rows)
+        rows.append(r)
+    write_json(path, rows)
+    return rows
 
 
 def out_of_space(error: BaseException) -> bool:

@@ -26,6 +26,7 @@ from absl import flags
 from slt_tf import config_flags
 from slt_tf import errors
 from slt_tf import fileio
+from slt_tf.study import plan as plan_lib
 from slt_tf.study import tuning
 
 # The search's flags (listed in --helpshort); this front end's follow.
@@ -73,10 +74,9 @@ def main(argv):
                          f"{name!r}")
     try:
       seeds = [int(s) for s in _SEEDS.value]
-      index, count = (int(v) for v in _SHARD.value.split("/"))
     except ValueError:
-      raise ValueError(f"seeds must be integers and shard I/N, got "
-                       f"{_SEEDS.value} and {_SHARD.value!r}") from None
+      raise ValueError(f"seeds must be integers, got {_SEEDS.value}") from None
+    index, count = plan_lib.parse_shard(_SHARD.value)
     if not seeds:
       raise ValueError("seeds is empty")
     if _BN_BATCHES.value < 1:
@@ -90,7 +90,7 @@ def main(argv):
       tuning.pilot_config(pilot)
     plan = tuning.tuning_plan(pilots, _METHODS.value, _TUNE_KEEP_RATIO.value,
                               seeds)
-    mine = tuning.shard(plan, index, count)
+    mine = plan_lib.shard(plan, index, count)
   except ValueError as e:
     sys.exit(f"error: --{e}")
   runs_dir = os.path.join(_TUNE_DIR.value, "runs")

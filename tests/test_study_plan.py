@@ -24,6 +24,15 @@ class PlanTest(tf.test.TestCase):
     self.assertEqual([s.name for s in plan_lib.sweep_plan([0.1], False, 0)],
                      ["ticket_k0.1_s0"])
 
+  def testShard_PartitionsThePlanAndParsesIOverN(self):
+    plan = list(range(7))
+    shards = [plan_lib.shard(plan, i, 3) for i in range(3)]
+    self.assertEqual(shards, [[0, 3, 6], [1, 4], [2, 5]])
+    self.assertEqual(plan_lib.parse_shard("1/3"), (1, 3))
+    for text in ("3/3", "-1/2", "1", "a/b", "0/0"):
+      with self.assertRaisesRegex(ValueError, "^shard must be I/N", msg=text):
+        plan_lib.parse_shard(text)
+
   def testKeepRatios_BadValueNamesTheFlag(self):
     self.assertEqual(plan_lib.parse_keep_ratios(["0.1", "1"], "f"), [0.1, 1.0])
     with self.assertRaisesRegex(ValueError, "^keep_ratios"):

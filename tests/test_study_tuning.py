@@ -1,7 +1,6 @@
 """Tuning pilots: parsing, the plan and its shards, the shared results file
 and the summary (the runs themselves: tests/e2e/test_tune_cli.py)."""
 
-import json
 import os
 
 from absl import flags
@@ -93,22 +92,12 @@ class PlanTest(tf.test.TestCase):
                      [("a", "ticket_k0.1_s0"), ("a", "ticket_k0.1_s1"),
                       ("a", "dense_k1_s0"), ("a", "dense_k1_s1"),
                       ("b", "ticket_k0.1_s0"), ("b", "ticket_k0.1_s1")])
-    shards = [tuning.shard(plan, i, 2) for i in range(2)]
+    shards = [plan_lib.shard(plan, i, 2) for i in range(2)]
     self.assertLen(shards[0] + shards[1], len(plan))
     self.assertCountEqual(shards[0] + shards[1], plan)
     for index, count in ((2, 2), (-1, 2), (0, 0)):
       with self.assertRaisesRegex(ValueError, "^shard must be I/N"):
-        tuning.shard(plan, index, count)
-
-
-_MERGE = """
-import sys
-from slt_tf.study import tuning
-path, tag = sys.argv[1], sys.argv[2]
-for i in range(25):
-  tuning.merge_rows(path, [{"pilot": tag, "method": "ticket", "keep_ratio": 0.1,
-                            "seed": i, "variant": "last", "fid": float(i)}])
-"""
+        plan_lib.shard(plan, index, count)
 
 
 class ResultsTest(tf.test.TestCase):
@@ -124,17 +113,6 @@ class ResultsTest(tf.test.TestCase):
                       ("dense", "last", 5.0)])
     self.assertEqual(testutil.strict_json(path), rows)
     self.assertEqual(tuning.merge_rows(path, []), rows)
-
-  def testMergeRows_TwoProcessesAtOnceLoseNoRow(self):
-    path = os.path.join(self.get_temp_dir(), "shared.json")
-    import subprocess, sys  # pylint: disable=g-import-not-at-top,multiple-imports
-    procs = [subprocess.Popen([sys.executable, "-c", _MERGE, path, tag],
-                              cwd=testutil.REPO) for tag in ("x", "y")]
-    self.assertEqual([p.wait(timeout=120) for p in procs], [0, 0])
-    rows = json.load(open(path))
-    self.assertLen(rows, 50)
-    self.assertCountEqual({(r["pilot"], r["seed"]) for r in rows},
-                          {(t, i) for t in "xy" for i in range(25)})
 
   def testSummary_MeanAndSampleStdPerPilotMethodVariant(self):
     rows = [_row("a", "ticket", s, "last", f) for s, f in ((0, 40.0), (1, 60.0),

@@ -15,6 +15,9 @@ stopped. Outputs, rewritten after every run:
   grids, the FID-vs-keep-ratio plot and the loss curves (figures in
   ``--results_dir``). Text between ``<!-- BEGIN discussion -->`` and
   ``<!-- END discussion -->`` in an existing file is kept.
+
+With ``--shard=I/N``, N processes (each pinned to a core: ``taskset -c I``)
+share the plan and the results file, whose rows they merge under a lock.
 """
 
 import json
@@ -60,6 +63,10 @@ _REPORT_CHECKPOINT = flags.DEFINE_enum(
     "report_checkpoint", "latest", ["latest", "best"], "The checkpoint of each "
     "run that is reported: the last, or the best on the selection split "
     "(needs --eval_every), for every method alike.")
+_SHARD = flags.DEFINE_string(
+    "shard", "0/1", "I/N: run every N-th setting of the plan from the I-th; "
+    "the N processes share the results file (on 2 cores, pin each to a core "
+    "with taskset).")
 _TUNING_JSON = flags.DEFINE_string(
     "tuning_json", None, "The tuning pilots' rows (python -m slt_tf.tune), "
     "tabled in the report when given.")
@@ -88,6 +95,7 @@ def main(argv):
     if not plan:
       raise ValueError("ticket_keep_ratios and baselines are empty: nothing "
                        "to run")
+    mine = plan_lib.shard(plan, *plan_lib.parse_shard(_SHARD.value))
     if flags.FLAGS.workdir is None:
       flags.FLAGS.workdir = _STUDY_DIR.value  # Replaced per run.
     base = config_flags.config()
@@ -114,11 +122,18 @@ def main(argv):
   try:
     results_json = _results_json_path(_RESULTS_DIR.value)
 
+    planned = {(s.method, s.keep_ratio, s.seed) for s in plan}
+    key = lambda r: (r["method"], r["keep_ratio"], r["seed"])
+
     def write(rows):
-      fileio.write_json(results_json, rows)
-      report.write_report(base, rows, results_json, _RESULTS_DIR.value,
-                          _RESULTS_MD.value, command, tuning_rows)
-    runner.run_plan(base, plan, runs_dir, after_each=write,
+      # Merged: other shards' rows stay; rows of settings no longer planned go.
+      rows = fileio.merge_json_rows(results_json, rows, key,
+                                    keep=lambda r: key(r) in planned)
+      if rows:
+        report.write_report(base, rows, results_json, _RESULTS_DIR.value,
+                            _RESULTS_MD.value, command, tuning_rows)
+    write([])
+    runner.run_plan(base, mine, runs_dir, after_each=write,
                     checkpoint=_REPORT_CHECKPOINT.value)
   except errors.UserError as e:
     sys.exit(f"error: --{e}")

@@ -7,7 +7,7 @@ every baseline, for several seeds); ``sweep_plan`` is its preset for
 
 import dataclasses
 import os
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
 from slt_tf.config import TrainConfig
 from slt_tf import methods
@@ -81,3 +81,29 @@ def sweep_plan(keep_ratios: Sequence[float], dense: bool, seed: int
   """The sweep's preset: tickets at ``keep_ratios``, then the dense baseline
   if ``dense``, all with one seed."""
   return study_plan(keep_ratios, ["dense"] if dense else [], 1.0, [seed])
+
+
+def shard(plan: Sequence, index: int, count: int) -> list:
+  """Every ``count``-th entry of ``plan`` from ``index``: one process's share
+  when several run one plan at once (each on its own core).
+
+  Raises:
+    ValueError: starting with "shard".
+  """
+  if count < 1 or not 0 <= index < count:
+    raise ValueError(f"shard must be I/N with 0 <= I < N, got {index}/{count}")
+  return list(plan[index::count])
+
+
+def parse_shard(text: str) -> Tuple[int, int]:
+  """``"I/N"`` -> (I, N).
+
+  Raises:
+    ValueError: starting with "shard".
+  """
+  try:
+    index, count = (int(v) for v in text.split("/"))
+  except ValueError:
+    raise ValueError(f"shard must be I/N, got {text!r}") from None
+  shard([], index, count)  # Checks the range.
+  return index, count

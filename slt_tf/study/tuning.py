@@ -21,7 +21,6 @@ locks it), one row per run and variant, written as each run finishes.
 """
 
 import dataclasses
-import fcntl
 import json
 import os
 import shlex
@@ -136,18 +135,6 @@ def tuning_plan(pilots: Sequence[Pilot], method_names: Sequence[str],
   return result
 
 
-def shard(plan: Sequence, index: int, count: int) -> list:
-  """Every ``count``-th entry of ``plan`` from ``index``: one process's
-  share when several run the plan at once.
-
-  Raises:
-    ValueError: starting with "shard".
-  """
-  if count < 1 or not 0 <= index < count:
-    raise ValueError(f"shard must be I/N with 0 <= I < N, got {index}/{count}")
-  return list(plan[index::count])
-
-
 def run_config(pilot: Pilot, setting: plan_lib.Setting, runs_dir: str,
                flag_values: flags.FlagValues = flags.FLAGS) -> TrainConfig:
   """The configuration of one pilot run (its own workdir)."""
@@ -217,26 +204,11 @@ def _key(row: dict) -> tuple:
 
 
 def merge_rows(path: str, new_rows: Iterable[dict]) -> List[dict]:
-  """Adds ``new_rows`` to the JSON rows in ``path`` (replacing rows of the
-  same pilot, method, keep ratio, seed and variant) under an exclusive lock,
-  so processes running shards of one plan can share the file; returns all
+  """Adds ``new_rows`` to the rows in ``path`` (``fileio.merge_json_rows``:
+  locked, so the shards of one plan can share the file; a row replaces the
+  one of the same pilot, method, keep ratio, seed and variant); returns all
   rows."""
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  with open(path + ".lock", "a") as lock:
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    rows = []
-    if os.path.exists(path):
-      with open(path) as f:
-        rows = json.load(f)
-    index = {_key(r): i for i, r in enumerate(rows)}
-    for r in new_rows:
-      if _key(r) in index:
-        rows[index[_key(r)]] = r
-      else:
-        index[_key(r)] = len(rows)
-        rows.append(r)
-    fileio.write_json(path, rows)
-    return rows
+  return fileio.merge_json_rows(path, new_rows, _key)
 
 
 def run_tuning(plan: Sequence[Tuple[Pilot, plan_lib.Setting]], runs_dir: str,
