@@ -146,6 +146,26 @@ class BenchTest(tf.test.TestCase, parameterized.TestCase):
                                for k in report["by_kind"].values()), 1.0,
                            delta=0.01)
 
+  def testFidNoise_BothSplitsEveryLatentSeedAgainstTheEvaluator(self):
+    workdir = os.path.join(testutil.shared_dir("bench_fid_noise"), "run")
+    config = testutil.tiny_config(workdir, train_steps=2)
+    if not os.path.exists(os.path.join(workdir, "result.json")):
+      from slt_tf import train_lib  # pylint: disable=g-import-not-at-top
+      train_lib.run(config)
+    report = run_bench("fid_noise.py", f"--workdir={workdir}", "--seeds=2",
+                       "--eval_samples=20")
+    self.assertEqual((report["selection"]["split"], report["report"]["split"]),
+                     ("test[:50%]", "test[50%:]"))
+    self.assertLen(report["report"]["fids"], 2)
+    self.assertNotEqual(*report["report"]["fids"])
+    # Seed 0 on the report split is what evaluate reports.
+    from slt_tf.evaluation import evaluator as evaluator_lib  # pylint: disable=g-import-not-at-top
+    plain = evaluator_lib.evaluate_workdir(workdir, num_samples=20,
+                                           cache_dir=config.cache_dir)
+    self.assertAllClose(report["report"]["fids"][0],
+                        plain["metrics"]["fid_digits_20"], rtol=1e-5)
+    self.assertIn("cpu", report["machine"])
+
   def testMaskOverhead_Runs(self):
     report = run_bench("mask_overhead.py", "--batch_size=2", "--width=16",
                        "--repeats=1")
