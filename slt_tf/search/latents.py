@@ -29,7 +29,7 @@ def step_latents(config: TrainConfig, step) -> list:
   seed = tf.stack([tf.constant(config.seed, tf.int64),
                    tf.cast(step, tf.int64)])
   return inputs.latent_batch(config.batch_size, config.latent_size,
-                      config.num_classes, seed)
+                             config.num_classes, seed)
 
 
 def real_batch(config: TrainConfig, images: tf.Variable, step) -> tf.Tensor:
