@@ -65,6 +65,22 @@ class RunnerTest(tf.test.TestCase):
     self.assertIn("the best checkpoint on the selection split", text)
     self.assertNotIn("## Tuning pilots", text)
 
+  def testMethodBases_OwnFlagsForOneMethodRecordedInItsRows(self):
+    plan = [plan_lib.Setting("ticket", 0.1, 1), plan_lib.Setting("dense", 1.0, 1)]
+    dense = dataclasses.replace(self.base, learning_rate=5e-3)
+    rows = runner.run_plan(self.base, plan, self.runs,
+                           method_bases={"dense": dense},
+                           method_flags={"dense": "--learning_rate=5e-3"})
+    self.assertEqual([r["flags"] for r in rows], ["", "--learning_rate=5e-3"])
+    rates = [workdir_lib.read_config(r["run"]).learning_rate for r in rows]
+    self.assertEqual(rates, [self.base.learning_rate, 5e-3])
+    out = self.get_temp_dir()
+    md = os.path.join(out, "R.md")
+    report.write_report(self.base, rows, os.path.join(out, "r.json"),
+                        os.path.join(out, "results"), md)
+    self.assertIn("replace the shared ones for one method: dense: "
+                  "`--learning_rate=5e-3`", open(md).read())
+
   def testBestWithoutEvalEvery_Refused(self):
     base = dataclasses.replace(self.base, eval_every=0)
     with self.assertRaisesRegex(ValueError, "^report_checkpoint: 'best' needs"):

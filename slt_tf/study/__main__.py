@@ -33,6 +33,7 @@ from slt_tf import fileio
 from slt_tf.study import plan as plan_lib
 from slt_tf.study import report
 from slt_tf.study import runner
+from slt_tf.study import tuning
 from slt_tf.ticket import masking
 
 
@@ -63,6 +64,10 @@ _REPORT_CHECKPOINT = flags.DEFINE_enum(
     "report_checkpoint", "latest", ["latest", "best"], "The checkpoint of each "
     "run that is reported: the last, or the best on the selection split "
     "(needs --eval_every), for every method alike.")
+_METHOD_FLAGS = flags.DEFINE_multi_string(
+    "method_flags", [], "'METHOD --flag=value ...' (repeatable): flags that "
+    "replace the shared ones for that method's runs only (its tuned "
+    "learning rate, say); other methods keep the shared flags.")
 _SHARD = flags.DEFINE_string(
     "shard", "0/1", "I/N: run every N-th setting of the plan from the I-th; "
     "the N processes share the results file (on 2 cores, pin each to a core "
@@ -99,6 +104,27 @@ def main(argv):
     if flags.FLAGS.workdir is None:
       flags.FLAGS.workdir = _STUDY_DIR.value  # Replaced per run.
     base = config_flags.config()
+    overrides = {}
+    for text in _METHOD_FLAGS.value:
+      try:
+        parsed = tuning.parse_pilot(text)
+      except ValueError as e:
+        raise ValueError(f"method_flags: {e}".replace(": pilot ", ": ", 1)
+                         ) from None
+      if parsed.name not in {s.method for s in plan}:
+        raise ValueError(f"method_flags: {parsed.name!r} is not a method of "
+                         "the plan")
+      if parsed.name in overrides:
+        raise ValueError(f"method_flags: {parsed.name} is given twice")
+      if parsed.only:
+        raise ValueError(f"method_flags: {parsed.name}: --only means nothing "
+                         "here")
+      overrides[parsed.name] = parsed
+    try:
+      method_bases = {m: tuning.pilot_config(p) for m, p in overrides.items()}
+    except ValueError as e:
+      raise ValueError(f"method_flags: {e}".replace(": pilot ", ": ", 1)
+                       ) from None
   except ValueError as e:
     sys.exit(f"error: --{e}")
   if base.method != "ticket":
@@ -134,7 +160,9 @@ def main(argv):
                             _RESULTS_MD.value, command, tuning_rows)
     write([])
     runner.run_plan(base, mine, runs_dir, after_each=write,
-                    checkpoint=_REPORT_CHECKPOINT.value)
+                    checkpoint=_REPORT_CHECKPOINT.value,
+                    method_bases=method_bases,
+                    method_flags={m: p.flags for m, p in overrides.items()})
   except errors.UserError as e:
     sys.exit(f"error: --{e}")
   except FloatingPointError as e:

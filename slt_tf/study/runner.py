@@ -9,7 +9,7 @@ evaluations resume: a finished setting is read back, not redone.
 
 import json
 import os
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from absl import logging
 
@@ -84,7 +84,9 @@ def run_setting(base: TrainConfig, setting: plan_lib.Setting, runs_dir: str,
 
 def run_plan(base: TrainConfig, plan: Sequence[plan_lib.Setting],
              runs_dir: str, after_each: Optional[Callable[[List[dict]], None]]
-             = None, checkpoint: str = "latest") -> List[dict]:
+             = None, checkpoint: str = "latest",
+             method_bases: Optional[Dict[str, TrainConfig]] = None,
+             method_flags: Optional[Dict[str, str]] = None) -> List[dict]:
   """Runs every setting of ``plan`` in ``runs_dir``; returns their rows.
 
   Args:
@@ -96,6 +98,10 @@ def run_plan(base: TrainConfig, plan: Sequence[plan_lib.Setting],
       results on disk are never older than the last finished run.
     checkpoint: which checkpoint of each run is reported: "latest", or
       "best" (kept on the selection split; needs ``base.eval_every``).
+    method_bases: per method, the configuration its settings start from
+      instead of ``base`` (its own tuned flags).
+    method_flags: per method, those flags as written, recorded in its rows
+      (``flags``; "" for the shared setting).
 
   Raises:
     ValueError: starting with "report_checkpoint".
@@ -103,15 +109,19 @@ def run_plan(base: TrainConfig, plan: Sequence[plan_lib.Setting],
   if checkpoint not in ("latest", "best"):
     raise ValueError("report_checkpoint must be 'latest' or 'best', got "
                      f"{checkpoint!r}")
-  if checkpoint == "best" and not base.eval_every:
+  method_bases, method_flags = method_bases or {}, method_flags or {}
+  if checkpoint == "best" and not all(
+      c.eval_every for c in [base, *method_bases.values()]):
     raise ValueError("report_checkpoint: 'best' needs --eval_every (the "
                      "search keeps a best checkpoint only with it)")
   rows = []
   for i, setting in enumerate(plan):
     logging.info("study: run %d/%d: %s", i + 1, len(plan), setting.name)
-    rows.append(run_setting(base, setting, runs_dir, base.eval_samples,
-                            base.eval_backbone, base.eval_backbone_weights,
-                            checkpoint))
+    own = method_bases.get(setting.method, base)
+    rows.append(dict(run_setting(own, setting, runs_dir, own.eval_samples,
+                                 own.eval_backbone, own.eval_backbone_weights,
+                                 checkpoint),
+                     flags=method_flags.get(setting.method, "")))
     if after_each:
       after_each(rows)
   return rows

@@ -77,7 +77,14 @@ class StudyCommandTest(tf.test.TestCase):
                            ("--report_checkpoint=best",
                             "^error: --report_checkpoint: 'best' needs"),
                            ("--tuning_json=/no/such.json",
-                            "^error: --tuning_json: /no/such.json does not")):
+                            "^error: --tuning_json: /no/such.json does not"),
+                           ("--method_flags=dense --seed=1",
+                            "^error: --method_flags: dense: seed is set by"),
+                           ("--method_flags=dense --width=0",
+                            "^error: --method_flags: dense: width must be"),
+                           ("--method_flags=finetune --width=8",
+                            "^error: --method_flags: 'finetune' is not a "
+                            "method of the plan")):
       result = testutil.run_module(
           "slt_tf.study", "--flagfile=configs/study_cpu.cfg",
           f"--study_dir={self.get_temp_dir()}/s", flag)
