@@ -81,6 +81,22 @@ class ParsePilotTest(tf.test.TestCase):
       tuning.pilot_config(tuning.parse_pilot("q --width=0", values), values)
 
 
+class TuneConfigTest(tf.test.TestCase):
+
+  def testTuneCpuConfig_EveryPilotParsesAndBothMethodsGetAsMany(self):
+    values = _flag_values()
+    texts = [line.strip()[len("--pilot="):] for line in open(os.path.join(
+        testutil.REPO, "configs", "tune_cpu.cfg")) if line.startswith("--pilot=")]
+    pilots = [tuning.parse_pilot(t, values) for t in texts]
+    self.assertGreaterEqual(len(pilots), 8)
+    self.assertLen({p.name for p in pilots}, len(pilots))
+    for pilot in pilots:
+      tuning.pilot_config(pilot, values)
+    plan = tuning.tuning_plan(pilots, ["ticket", "dense"], 0.1, [0, 1])
+    methods = [s.method for _, s in plan]
+    self.assertEqual(methods.count("ticket"), methods.count("dense"))
+
+
 class PlanTest(tf.test.TestCase):
 
   def testPlan_EveryPilotMethodAndSeedOnlyLimitsAndShardsPartition(self):
