@@ -8,6 +8,7 @@ numbers from different backbones or sample counts are never confused.
 TensorBoard scalars.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -135,17 +136,16 @@ class Evaluator:
   def evaluate(self, generator) -> Dict[str, float]:
     """Named metrics of ``generator`` against the real split."""
     start = time.time()
+    statistics = contextlib.nullcontext()
     if self.bn_batches:
       if isinstance(generator, SavedModelGenerator):
         raise RunError("bn_batches: a SavedModel's batch-norm statistics "
                        "are constants and cannot be re-estimated")
       config = self.config
-      with batch_norm_stats.reestimated(
+      statistics = batch_norm_stats.reestimated(
           generator, self.bn_batches, config.batch_size, config.latent_size,
-          config.num_classes, self.seed):
-        fake, logits = backbones.activations(
-            self.backbone, self.generated_images(generator))
-    else:
+          config.num_classes, self.seed)
+    with statistics:
       fake, logits = backbones.activations(self.backbone,
                                            self.generated_images(generator))
     label = self.backbone.name + ("-gray" if self.grayscale else "")
@@ -242,10 +242,50 @@ def write_result(workdir: str, split: str, step: int, result: dict,
   return path
 
 
+def _result_label(step: int, saved_model: bool, grayscale: bool,
+                  bn_batches: int) -> Optional[str]:
+  """The result's file prefix (None: ``step_N``): ``saved_model``, and
+  ``_gray`` / ``_bn`` for those evaluations."""
+  prefix = "saved_model" if saved_model else None
+  if grayscale:
+    prefix = f"{prefix or f'step_{step:07d}'}_gray"
+  if bn_batches:
+    prefix = f"{prefix or f'step_{step:07d}'}_bn"
+  return prefix
+
+
+def _stored_result(config: TrainConfig, workdir: str, checkpoint, split,
+                   label, evaluator_kwargs) -> Optional[dict]:
+  """The stored result of the evaluation ``evaluate_workdir`` was asked for:
+  same checkpoint, N, backbone, latent seed and re-estimation; else None."""
+  path = workdir_lib.resolve_checkpoint(workdir, checkpoint)
+  step = workdir_lib.checkpoint_step(path)
+  bn = evaluator_kwargs.get("bn_batches")
+  bn = config.eval_bn_batches if bn is None else bn
+  label = label or _result_label(step, False,
+                                 evaluator_kwargs.get("grayscale", False), bn)
+  stored_path = result_path(workdir, split, step, label)
+  if not os.path.exists(stored_path):
+    return None
+  with open(stored_path) as f:
+    stored = json.load(f)
+  backbone = evaluator_kwargs.get("backbone", "auto")
+  if (stored.get("checkpoint") == path
+      and stored.get("requested_n") == evaluator_kwargs.get("num_samples",
+                                                             10000)
+      # "domain" is stored with its dataset's digest: domain-<digest>.
+      and backbone in ("auto", stored.get("backbone", "").split("-")[0])
+      # Results written before these fields existed used seed 0 and none.
+      and stored.get("eval_seed", 0) == evaluator_kwargs.get("seed", 0)
+      and stored.get("bn_batches", 0) == bn):
+    return stored
+  return None
+
+
 def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
                      split: Optional[str] = None,
                      saved_model: Optional[str] = None,
-                     label: Optional[str] = None,
+                     label: Optional[str] = None, reuse: bool = False,
                      **evaluator_kwargs) -> dict:
   """Evaluates a run's checkpoint on a held-out split and writes the result.
 
@@ -258,6 +298,8 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
       ``datasets.held_out_splits``, never the one the search selected on.
     label: names the result ``eval/<label>_<split>.json`` (default:
       ``step_N``, with ``_gray`` / ``_bn`` for those evaluations).
+    reuse: return the stored result of the same evaluation (checkpoint, N,
+      backbone, latent seed, re-estimation) instead of recomputing it.
     **evaluator_kwargs: ``Evaluator`` arguments (num_samples, backbone, ...);
       ``bn_batches`` None or absent: the run's ``eval_bn_batches`` (0 for a
       SavedModel).
@@ -267,6 +309,14 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
   """
   runtime.log_once()
   config = workdir_lib.read_config(workdir)  # Checked before anything is written.
+  if split is None:
+    split = datasets.held_out_splits(config.dataset, config.data_dir,
+                                      config.holdout).report
+  if reuse and not saved_model:
+    stored = _stored_result(config, workdir, checkpoint, split, label,
+                            evaluator_kwargs)
+    if stored is not None:
+      return stored
   if saved_model:  # A reader of an export; it writes only its own result.
     return _evaluate(config, workdir, checkpoint, split, saved_model, label,
                      evaluator_kwargs)
@@ -284,13 +334,11 @@ def _evaluate(config: TrainConfig, workdir, checkpoint, split, saved_model,
     path = workdir_lib.resolve_checkpoint(workdir, checkpoint)
     generator = workdir_lib.restore_generator(config, path)
     step = workdir_lib.checkpoint_step(path)
-  if split is None:
-    split = datasets.held_out_splits(config.dataset, config.data_dir,
-                                      config.holdout).report
   if evaluator_kwargs.get("bn_batches") is None:
     # The run's choice, so that evaluate reports what the search's keeper saw;
     # an export has its statistics baked in.
-    evaluator_kwargs["bn_batches"] = 0 if saved_model else config.eval_bn_batches
+    evaluator_kwargs["bn_batches"] = (0 if saved_model
+                                      else config.eval_bn_batches)
   evaluator = Evaluator(config, split, **evaluator_kwargs)
   result = {"metrics": evaluator.evaluate(generator), "checkpoint": path,
             "step": step, "split": split, "backbone": evaluator.backbone.name,
@@ -299,14 +347,12 @@ def _evaluate(config: TrainConfig, workdir, checkpoint, split, saved_model,
             "requested_n": evaluator_kwargs.get("num_samples", 10000),
             "eval_seed": evaluator.seed,
             "dataset": config.dataset}
-  prefix = "saved_model" if saved_model else None
   if evaluator.grayscale:
     result["grayscale"] = True
-    prefix = f"{prefix or f'step_{step:07d}'}_gray"
   if evaluator.bn_batches:
     result["bn_batches"] = evaluator.bn_batches
-    prefix = f"{prefix or f'step_{step:07d}'}_bn"
-  prefix = label or prefix
+  prefix = label or _result_label(step, bool(saved_model), evaluator.grayscale,
+                                  evaluator.bn_batches)
   try:
     result["path"] = write_result(workdir, split, step, result, prefix)
   except Exception as e:  # pylint: disable=broad-except

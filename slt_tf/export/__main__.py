@@ -57,6 +57,8 @@ def main(argv):
              "required")
   if _EXPORT_DIR.value and not _MODEL_NAME.value:
     sys.exit("error: --model_name is required with --export_dir")
+  if _BN_BATCHES.value is not None and _BN_BATCHES.value < 0:
+    sys.exit(f"error: --bn_batches must be >= 0, got {_BN_BATCHES.value}")
   report = {}
   try:
     if _TICKET.value:
@@ -73,8 +75,6 @@ def main(argv):
       report["checkpoint"] = path
       bn = (config.eval_bn_batches if _BN_BATCHES.value is None
             else _BN_BATCHES.value)
-      if bn < 0:
-        sys.exit(f"error: --bn_batches must be >= 0, got {bn}")
       if bn:
         batch_norm_stats.reestimate(generator, bn, config.batch_size,
                                     config.latent_size, config.num_classes)

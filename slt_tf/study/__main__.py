@@ -104,27 +104,9 @@ def main(argv):
     if flags.FLAGS.workdir is None:
       flags.FLAGS.workdir = _STUDY_DIR.value  # Replaced per run.
     base = config_flags.config()
-    overrides = {}
-    for text in _METHOD_FLAGS.value:
-      try:
-        parsed = tuning.parse_pilot(text)
-      except ValueError as e:
-        raise ValueError(f"method_flags: {e}".replace(": pilot ", ": ", 1)
-                         ) from None
-      if parsed.name not in {s.method for s in plan}:
-        raise ValueError(f"method_flags: {parsed.name!r} is not a method of "
-                         "the plan")
-      if parsed.name in overrides:
-        raise ValueError(f"method_flags: {parsed.name} is given twice")
-      if parsed.only:
-        raise ValueError(f"method_flags: {parsed.name}: --only means nothing "
-                         "here")
-      overrides[parsed.name] = parsed
-    try:
-      method_bases = {m: tuning.pilot_config(p) for m, p in overrides.items()}
-    except ValueError as e:
-      raise ValueError(f"method_flags: {e}".replace(": pilot ", ": ", 1)
-                       ) from None
+    overrides = tuning.method_overrides(_METHOD_FLAGS.value,
+                                        {s.method for s in plan})
+    method_bases = {m: config for m, (_, config) in overrides.items()}
   except ValueError as e:
     sys.exit(f"error: --{e}")
   if base.method != "ticket":
@@ -162,7 +144,8 @@ def main(argv):
     runner.run_plan(base, mine, runs_dir, after_each=write,
                     checkpoint=_REPORT_CHECKPOINT.value,
                     method_bases=method_bases,
-                    method_flags={m: p.flags for m, p in overrides.items()})
+                    method_flags={m: pilot.flags
+                                  for m, (pilot, _) in overrides.items()})
   except errors.UserError as e:
     sys.exit(f"error: --{e}")
   except FloatingPointError as e:

@@ -7,18 +7,15 @@ Each setting is one search in ``RUNS_DIR/<method>_k<keep>_s<seed>`` with
 evaluations resume: a finished setting is read back, not redone.
 """
 
-import json
 import os
 from typing import Callable, Dict, List, Optional, Sequence
 
 from absl import logging
 
 from slt_tf.config import TrainConfig
-from slt_tf.data import datasets
 from slt_tf.evaluation import evaluator as evaluator_lib
 from slt_tf.study import plan as plan_lib
 from slt_tf import train_lib
-from slt_tf import workdir as workdir_lib
 
 # Row metrics, named without backbone and N (both are columns of the row).
 METRICS = ("fid", "precision", "recall", "density", "coverage", "kid")
@@ -28,43 +25,31 @@ def _evaluation(config: TrainConfig, num_samples: int, backbone: str,
                 backbone_weights: Optional[str], checkpoint: str = "latest"
                 ) -> dict:
   """The report-split evaluation of the run's ``checkpoint`` ("latest" or
-  "best"), with ``config.eval_bn_batches`` (reused when it exists for that
-  checkpoint, N and re-estimation)."""
-  split = datasets.held_out_splits(config.dataset, config.data_dir,
-                                   config.holdout).report
-  path = workdir_lib.resolve_checkpoint(config.workdir, checkpoint)
-  step = workdir_lib.checkpoint_step(path)
-  bn = config.eval_bn_batches
-  stored_path = evaluator_lib.result_path(config.workdir, split, step)
-  if bn:
-    stored_path = evaluator_lib.result_path(config.workdir, split, step,
-                                            f"step_{step:07d}_bn")
-  if os.path.exists(stored_path):
-    with open(stored_path) as f:
-      stored = json.load(f)
-    if (stored.get("requested_n") == num_samples
-        # "domain" is stored with its dataset's digest: domain-<digest>.
-        and backbone in ("auto", stored.get("backbone", "").split("-")[0])
-        and stored.get("checkpoint") == path
-        and stored.get("bn_batches", 0) == bn):
-      return stored
+  "best"), with ``config.eval_bn_batches`` (the stored one when it exists)."""
   return evaluator_lib.evaluate_workdir(
-      config.workdir, checkpoint, num_samples=num_samples, backbone=backbone,
-      backbone_weights=backbone_weights, cache_dir=config.cache_dir,
-      bn_batches=bn)
+      config.workdir, checkpoint, reuse=True, num_samples=num_samples,
+      backbone=backbone, backbone_weights=backbone_weights,
+      cache_dir=config.cache_dir, bn_batches=config.eval_bn_batches)
 
 
-def row(setting: plan_lib.Setting, config: TrainConfig, evaluation: dict) -> dict:
-  """One results row: the setting, the metrics without their suffix, and
-  where they come from."""
-  values = {name: evaluation["metrics"].get(evaluator_lib.metric_name(
+def metric_values(evaluation: dict) -> dict:
+  """``METRICS`` of an evaluation, named without backbone and N (both are
+  columns of a row)."""
+  return {name: evaluation["metrics"].get(evaluator_lib.metric_name(
       name, evaluation["backbone"], evaluation["n"])) for name in METRICS}
+
+
+def row(setting: plan_lib.Setting, config: TrainConfig, evaluation: dict,
+        checkpoint: str = "latest") -> dict:
+  """One results row: the setting, the metrics without their suffix, and
+  where they come from (``checkpoint``: the one evaluated, "latest" or
+  "best")."""
   return {"method": setting.method, "keep_ratio": setting.keep_ratio,
-          "seed": setting.seed, **values, "steps": evaluation["step"],
+          "seed": setting.seed, **metric_values(evaluation),
+          "steps": evaluation["step"],
           "backbone": evaluation["backbone"], "n": evaluation["n"],
           "split": evaluation["split"], "run": config.workdir,
-          "checkpoint": ("best" if os.path.basename(os.path.dirname(
-              evaluation["checkpoint"])) == workdir_lib.BEST else "last"),
+          "checkpoint": "best" if checkpoint == "best" else "last",
           "bn_batches": evaluation.get("bn_batches", 0)}
 
 
@@ -79,7 +64,7 @@ def run_setting(base: TrainConfig, setting: plan_lib.Setting, runs_dir: str,
   train_lib.run(config)
   evaluation = _evaluation(config, num_samples, backbone, backbone_weights,
                            checkpoint)
-  return row(setting, config, evaluation)
+  return row(setting, config, evaluation, checkpoint)
 
 
 def run_plan(base: TrainConfig, plan: Sequence[plan_lib.Setting],

@@ -21,7 +21,6 @@ locks it), one row per run and variant, written as each run finishes.
 """
 
 import dataclasses
-import json
 import os
 import shlex
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -37,7 +36,7 @@ from slt_tf.evaluation import evaluator as evaluator_lib
 from slt_tf import fileio
 from slt_tf import methods
 from slt_tf.study import plan as plan_lib
-from slt_tf.study.runner import METRICS
+from slt_tf.study import runner
 from slt_tf import train_lib
 from slt_tf import workdir as workdir_lib
 
@@ -64,19 +63,24 @@ class Pilot:
   only: Tuple[str, ...] = ()
 
 
-def parse_pilot(text: str, flag_values: flags.FlagValues = flags.FLAGS
-                ) -> Pilot:
+def parse_pilot(text: str, flag_values: flags.FlagValues = flags.FLAGS,
+                flag: str = "pilot") -> Pilot:
   """A pilot from ``NAME [--flag=value | --flag | --noflag ...] [--only=m,m]``.
 
+  Args:
+    text: the pilot as written.
+    flag_values: the search's flags (``config_flags.define``).
+    flag: the flag it came from, which starts every error.
+
   Raises:
-    ValueError: starting with "pilot", naming the text and what is wrong.
+    ValueError: starting with ``flag``, naming the text and what is wrong.
   """
   words = shlex.split(text)
   if not words or words[0].startswith("-"):
-    raise ValueError(f"pilot {text!r}: expected a name, then flags")
+    raise ValueError(f"{flag} {text!r}: expected a name, then flags")
   name, overrides, only, kept = words[0], [], (), []
   if not all(c.isalnum() or c in "._-" for c in name):
-    raise ValueError(f"pilot {text!r}: the name may hold only letters, "
+    raise ValueError(f"{flag} {text!r}: the name may hold only letters, "
                      "digits and ._-")
   for word in words[1:]:
     if not word.startswith("--"):
@@ -98,23 +102,47 @@ def parse_pilot(text: str, flag_values: flags.FlagValues = flags.FLAGS
       overrides.append((key, config_flags.parse_value(key, value,
                                                       flag_values)))
     except ValueError as e:
-      raise ValueError(f"pilot {name}: {e}") from None
+      raise ValueError(f"{flag} {name}: {e}") from None
     kept.append(word)
   return Pilot(name, " ".join(kept), tuple(overrides), only)
 
 
-def pilot_config(pilot: Pilot, flag_values: flags.FlagValues = flags.FLAGS
-                 ) -> TrainConfig:
+def pilot_config(pilot: Pilot, flag_values: flags.FlagValues = flags.FLAGS,
+                 flag: str = "pilot") -> TrainConfig:
   """The shared configuration (the parsed flags) with the pilot's
   overrides.
 
   Raises:
-    ValueError: starting with "pilot".
+    ValueError: starting with ``flag`` (the flag the pilot came from).
   """
   try:
     return config_flags.config(flag_values, **dict(pilot.overrides))
   except ValueError as e:
-    raise ValueError(f"pilot {pilot.name}: {e}") from None
+    raise ValueError(f"{flag} {pilot.name}: {e}") from None
+
+
+def method_overrides(texts: Sequence[str], method_names: Iterable[str],
+                     flag_values: flags.FlagValues = flags.FLAGS
+                     ) -> Dict[str, Tuple[Pilot, TrainConfig]]:
+  """The study's ``--method_flags``: ``METHOD --flag=value ...`` each, as a
+  pilot named by its method; method -> (pilot, its configuration).
+
+  Raises:
+    ValueError: starting with "method_flags": a text that does not parse, a
+      method not in ``method_names`` or given twice, ``--only``, or flags the
+      configuration refuses.
+  """
+  flag, result, known = "method_flags:", {}, set(method_names)
+  for text in texts:
+    parsed = parse_pilot(text, flag_values, flag)
+    if parsed.name not in known:
+      raise ValueError(f"{flag} {parsed.name!r} is not a method of the plan")
+    if parsed.name in result:
+      raise ValueError(f"{flag} {parsed.name} is given twice")
+    if parsed.only:
+      raise ValueError(f"{flag} {parsed.name}: --only means nothing here")
+    result[parsed.name] = (parsed, pilot_config(parsed, flag_values, flag))
+  return result
 
 
 def tuning_plan(pilots: Sequence[Pilot], method_names: Sequence[str],
@@ -142,22 +170,10 @@ def run_config(pilot: Pilot, setting: plan_lib.Setting, runs_dir: str,
                                  os.path.join(runs_dir, pilot.name))
 
 
-def _stored(path: str, checkpoint: str, n: int, seed: int, bn: int):
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    stored = json.load(f)
-  if (stored.get("checkpoint") == checkpoint and stored.get("requested_n") == n
-      and stored.get("eval_seed") == seed
-      and stored.get("bn_batches", 0) == bn):
-    return stored
-  return None
-
-
 def evaluate_run(config: TrainConfig, eval_seed: int, bn_batches: int
                  ) -> Dict[str, dict]:
   """Each ``VARIANTS`` evaluation of a finished run on the selection split
-  (reused when its file exists for the same checkpoint, N, seed and
+  (the stored one when it exists for the same checkpoint, N, seed and
   re-estimation); variant -> evaluation. The best-checkpoint variants are
   left out when the run kept none (no ``eval_every``)."""
   split = datasets.held_out_splits(config.dataset, config.data_dir,
@@ -167,16 +183,13 @@ def evaluate_run(config: TrainConfig, eval_seed: int, bn_batches: int
   for variant, checkpoint, bn in VARIANTS:
     if checkpoint == "best" and not has_best:
       continue
-    path = workdir_lib.resolve_checkpoint(config.workdir, checkpoint)
-    batches = bn_batches if bn else 0
-    label = f"tune_{variant}"
-    stored = _stored(evaluator_lib.result_path(config.workdir, split, 0, label),
-                     path, config.eval_samples, eval_seed, batches)
-    result[variant] = stored or evaluator_lib.evaluate_workdir(
-        config.workdir, checkpoint, split, label=label,
-        num_samples=config.eval_samples, backbone=config.eval_backbone,
+    result[variant] = evaluator_lib.evaluate_workdir(
+        config.workdir, checkpoint, split, label=f"tune_{variant}",
+        reuse=True, num_samples=config.eval_samples,
+        backbone=config.eval_backbone,
         backbone_weights=config.eval_backbone_weights,
-        cache_dir=config.cache_dir, seed=eval_seed, bn_batches=batches)
+        cache_dir=config.cache_dir, seed=eval_seed,
+        bn_batches=bn_batches if bn else 0)
   return result
 
 
@@ -186,12 +199,11 @@ def rows_of(pilot: Pilot, setting: plan_lib.Setting, config: TrainConfig,
   suffix, and where they come from."""
   rows = []
   for variant, evaluation in evaluations.items():
-    values = {name: evaluation["metrics"].get(evaluator_lib.metric_name(
-        name, evaluation["backbone"], evaluation["n"])) for name in METRICS}
     rows.append({
         "pilot": pilot.name, "flags": pilot.flags, "method": setting.method,
         "keep_ratio": setting.keep_ratio, "seed": setting.seed,
-        "variant": variant, **values, "step": evaluation["step"],
+        "variant": variant, **runner.metric_values(evaluation),
+        "step": evaluation["step"],
         "train_steps": config.train_steps, "backbone": evaluation["backbone"],
         "n": evaluation["n"], "split": evaluation["split"],
         "run": config.workdir})
@@ -299,7 +311,8 @@ def table(rows: Sequence[dict]) -> str:
         f"{_cell(e, 'recall', 2)} | {fids} |")
   best = chosen(entries)
   if best:
-    lines += ["", "Lowest mean selection FID per method (at least 2 seeds):", ""]
+    lines += ["", "Lowest mean selection FID per method (at least 2 seeds):",
+              ""]
     for method, e in best.items():
       flags_text = e["flags"] or "shared flags"
       lines.append(f"- {method}: pilot `{e['pilot']}` ({flags_text}), "
