@@ -7,8 +7,9 @@ import json
 import math
 import os
 import re
+import contextlib
 import tempfile
-from typing import Callable, Iterable, List, Optional
+from typing import Callable, Iterable, Iterator, List, Optional
 
 import numpy as np
 
@@ -51,6 +52,16 @@ def write_json(path: str, value) -> None:
                                 sort_keys=True, allow_nan=False).encode())
 
 
+@contextlib.contextmanager
+def locked(path: str) -> Iterator[None]:
+  """Holds an exclusive lock on ``path + ".lock"`` (created if missing) for
+  the body: processes that write one output take turns."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  with open(path + ".lock", "a") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    yield
+
+
 def merge_json_rows(path: str, new_rows: Iterable[dict],
                     key: Callable[[dict], tuple],
                     keep: Optional[Callable[[dict], bool]] = None
@@ -63,9 +74,7 @@ def merge_json_rows(path: str, new_rows: Iterable[dict],
   process's rows are lost. Stored rows for which ``keep`` is false (rows of
   settings no longer planned) are dropped.
   """
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  with open(path + ".lock", "a") as lock:
-    fcntl.flock(lock, fcntl.LOCK_EX)
+  with locked(path):
     rows = []
     if os.path.exists(path):
       with open(path) as f:

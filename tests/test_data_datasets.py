@@ -145,6 +145,20 @@ class TfdsTest(tf.test.TestCase):
       datasets.check("celeb_a", data_dir=self.get_temp_dir())
     self.assertLess(time.time() - start, 10)
 
+  def testTwoProcessesPreparingAtOnce_BothLoadTheData(self):
+    """The shards of a study start together on a fresh machine; without a
+    lock the second preparation failed in TFDS's final rename."""
+    data_dir = self.get_temp_dir()
+    code = ("import sys; from slt_tf.data import datasets; "
+            "datasets.check(datasets.EMBEDDED, 'test', sys.argv[1]); "
+            "print(datasets.load(datasets.EMBEDDED, 32, 'test', sys.argv[1])"
+            ".count)")
+    procs = [testutil.start_python("-c", code, data_dir) for _ in range(2)]
+    for p in procs:
+      out, err = p.communicate(timeout=300)
+      self.assertEqual(p.returncode, 0, err[-2000:])
+      self.assertEqual(out.split()[-1], "1000")
+
   def testUnknownNameOrSplit_DataError(self):
     with self.assertRaisesRegex(datasets.DataError, "not a TFDS dataset"):
       datasets.check("no_such_dataset_xyz", data_dir=self.get_temp_dir())

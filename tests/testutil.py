@@ -78,14 +78,19 @@ def run_python(*args, timeout=300, env=None, cwd=REPO, drop_env=()):
                         capture_output=True, text=True, timeout=timeout)
 
 
-def start_module(module: str, *args, env=None, cwd=REPO):
-  """Starts ``python -m module args`` as ``run_python`` would, without
-  waiting; returns the ``Popen`` (text pipes for stdout and stderr)."""
+def start_python(*args, env=None, cwd=REPO):
+  """Starts ``python args`` as ``run_python`` would, without waiting;
+  returns the ``Popen`` (text pipes for stdout and stderr)."""
   full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
   full_env.update(env or {})
-  return subprocess.Popen([sys.executable, "-m", module, *args], cwd=cwd,
-                          env=full_env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+  return subprocess.Popen([sys.executable, *args], cwd=cwd, env=full_env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+
+
+def start_module(module: str, *args, env=None, cwd=REPO):
+  """Starts ``python -m module args`` (``start_python``)."""
+  return start_python("-m", module, *args, env=env, cwd=cwd)
 
 
 def run_module(module: str, *args, **kwargs):

@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from slt_tf import fileio
 from slt_tf.data import embedded_mnist
 from slt_tf.data import folders
 from slt_tf.data import images as images_lib
@@ -152,11 +153,7 @@ def _tfds_builder(name: str, data_dir: Optional[str], download: bool):
   if builder.is_prepared():
     return builder
   if name == EMBEDDED:
-    logging.info("preparing %s from %s in %s (local files, no download)",
-                 name, embedded_mnist.source_path(), builder.data_dir_root)
-    tfds.disable_progress_bar()
-    builder.download_and_prepare()
-    return builder
+    return _prepare_once(name, data_dir, builder)
   if not download:
     raise DataError(
         f"dataset {name!r} is not prepared in {builder.data_dir_root}: "
@@ -164,8 +161,25 @@ def _tfds_builder(name: str, data_dir: Optional[str], download: bool):
         "--data_dir=DIR, or add --download to let TFDS fetch it (needs "
         "internet; some datasets need a manual download, see "
         f"https://www.tensorflow.org/datasets/catalog/{name.split('/')[0]})")
-  builder.download_and_prepare()
-  return builder
+  return _prepare_once(name, data_dir, builder)
+
+
+def _prepare_once(name: str, data_dir: Optional[str], builder):
+  """Prepares ``name`` under a lock: the shards of a study start together on
+  a fresh machine, and two preparations of one dataset collide in TFDS's
+  final rename."""
+  lock = os.path.join(builder.data_dir_root,
+                      ".prepare-" + name.replace("/", "_"))
+  with fileio.locked(lock):
+    builder = tfds.builder(name, data_dir=data_dir)  # Another may have won.
+    if builder.is_prepared():
+      return builder
+    if name == EMBEDDED:
+      logging.info("preparing %s from %s in %s (local files, no download)",
+                   name, embedded_mnist.source_path(), builder.data_dir_root)
+      tfds.disable_progress_bar()
+    builder.download_and_prepare()
+    return builder
 
 
 def check(dataset: str, split: str = "train", data_dir: Optional[str] = None,
