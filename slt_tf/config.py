@@ -5,6 +5,7 @@ which is also its flag name, so that entry points can report ``--name ...``.
 """
 
 import dataclasses
+import hashlib
 import json
 import math
 from typing import Optional, Tuple
@@ -30,6 +31,11 @@ IDENTITY_FIELDS = ("method", "arch", "resolution", "width", "nz",
                    "holdout",
                    "features", "feature_layers", "feature_bn", "batch_size",
                    "max_real_images", "init_from", "d_width")
+# Fields that do not change what a run computes: where it is stored, how
+# often it logs or saves, and how long collectives wait.
+_NON_OUTCOME_FIELDS = ("workdir", "data_dir", "cache_dir", "download",
+                       "checkpoint_every", "keep_checkpoints", "log_every",
+                       "sample_every", "grid_size", "collective_timeout_s")
 # What a config.json written before a field existed meant by its absence.
 _OLD_DEFAULTS = {"channels": 3}
 
@@ -373,6 +379,17 @@ class TrainConfig:
     """The fields a resumed run must share with the run that made the workdir."""
     full = json.loads(self.to_json())
     return {name: full[name] for name in IDENTITY_FIELDS}
+
+  def outcome_digest(self) -> str:
+    """A short hash of every field that changes what the run computes (all
+    but paths, logging and checkpoint cadence): equal digests, equal runs.
+    Results rows carry it, so that a study resumed in a new checkout (without
+    the old workdirs) knows which stored rows are still its own."""
+    full = json.loads(self.to_json())
+    for name in _NON_OUTCOME_FIELDS:
+      full.pop(name)
+    text = json.dumps(full, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
   def identity_json(self) -> str:
     """``identity`` as canonical JSON: what an export records of its run."""

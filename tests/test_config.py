@@ -32,6 +32,23 @@ class ConfigTest(tf.test.TestCase):
     self.assertNotIn("grid_size", text)
     self.assertEqual(TrainConfig.from_json(text).grid_size, 9)
 
+  def testOutcomeDigest_IgnoresPathsAndCadenceNotWhatIsComputed(self):
+    import dataclasses
+    base = TrainConfig(workdir="a")
+    same = dataclasses.replace(base, workdir="b", data_dir="/d", cache_dir="/c",
+                               log_every=7, checkpoint_every=3, grid_size=4)
+    self.assertEqual(base.outcome_digest(), same.outcome_digest())
+    self.assertRegex(base.outcome_digest(), "^[0-9a-f]{16}$")
+    changed = [dataclasses.replace(base, learning_rate=1e-3),
+               dataclasses.replace(base, eval_samples=100),
+               dataclasses.replace(base, eval_bn_batches=5),
+               dataclasses.replace(base, train_steps=7),
+               dataclasses.replace(base, ticket=dataclasses.replace(
+                   base.ticket, seed=3))]
+    digests = {c.outcome_digest() for c in changed}
+    self.assertLen(digests, len(changed))
+    self.assertNotIn(base.outcome_digest(), digests)
+
   def testBadCombinations_NameTheFlag(self):
     with self.assertRaisesRegex(ValueError, "^method must be one of"):
       TrainConfig(workdir="w", method="lottery")

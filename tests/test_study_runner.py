@@ -81,6 +81,30 @@ class RunnerTest(tf.test.TestCase):
     self.assertIn("replace the shared ones for one method: dense: "
                   "`--learning_rate=5e-3`", open(md).read())
 
+  def testStoredRows_ReusedWithoutTheWorkdirOnlyForTheSameConfig(self):
+    plan = [plan_lib.Setting("ticket", 0.5, 2)]
+    runs = os.path.join(self.get_temp_dir(), "runs")
+    rows = runner.run_plan(self.base, plan, runs)
+    self.assertEqual(rows[0]["config"], plan_lib.setting_config(
+        self.base, plan[0], runs).outcome_digest())
+    # A new checkout: the rows are there, the workdirs are not.
+    os.rename(runs, runs + ".gone")
+    again = runner.run_plan(self.base, plan, runs, stored=rows)
+    self.assertEqual(again, rows)
+    self.assertFalse(os.path.exists(runs))
+    # Another configuration, or another reported checkpoint, runs again.
+    other = dataclasses.replace(self.base, learning_rate=1e-2)
+    self.assertIsNone(runner.stored_row(rows, plan[0], plan_lib.setting_config(
+        other, plan[0], runs)))
+    self.assertIsNone(runner.stored_row(rows, plan[0], plan_lib.setting_config(
+        self.base, plan[0], runs), checkpoint="best"))
+    self.assertIsNone(runner.stored_row(
+        [dict(rows[0], config=None)], plan[0],
+        plan_lib.setting_config(self.base, plan[0], runs)))
+    rerun = runner.run_plan(other, plan, runs, stored=rows)
+    self.assertTrue(os.path.isdir(os.path.join(runs, plan[0].name)))
+    self.assertNotEqual(rerun[0]["config"], rows[0]["config"])
+
   def testBestWithoutEvalEvery_Refused(self):
     base = dataclasses.replace(self.base, eval_every=0)
     with self.assertRaisesRegex(ValueError, "^report_checkpoint: 'best' needs"):

@@ -130,6 +130,33 @@ class ResultsTest(tf.test.TestCase):
     self.assertEqual(testutil.strict_json(path), rows)
     self.assertEqual(tuning.merge_rows(path, []), rows)
 
+  def testStoredRows_EveryVariantOfTheSameFlagsStepsAndN(self):
+    values = _flag_values("--train_steps=10", "--eval_samples=20",
+                          "--eval_every=5")
+    pilot = tuning.parse_pilot("a --learning_rate=1e-3", values)
+    setting = plan_lib.Setting("ticket", 0.1, 0)
+    config = tuning.run_config(pilot, setting, "/tmp/unused", values)
+    split = tuning.selection_split(config)
+    self.assertEqual(split, "test[:50%]")
+    variants = ("last", "last_bn", "best", "best_bn")
+    self.assertEqual(tuning.expected_variants(config), variants)
+    rows = [_row("a", "ticket", 0, v, 1.0, flags=pilot.flags)
+            for v in variants]
+    self.assertEqual(tuning.stored_rows(rows, pilot, setting, config, split),
+                     rows)
+    self.assertIsNone(tuning.stored_rows(rows[:3], pilot, setting, config,
+                                         split))
+    for change in ({"flags": ""}, {"train_steps": 20}, {"n": 50},
+                   {"split": "test[50%:]"}, {"seed": 1}):
+      self.assertIsNone(tuning.stored_rows(
+          [dict(r, **change) for r in rows], pilot, setting, config, split),
+          change)
+    no_best = tuning.run_config(pilot, setting, "/tmp/unused", _flag_values(
+        "--train_steps=10", "--eval_samples=20", "--eval_every=0"))
+    self.assertEqual(tuning.expected_variants(no_best), ("last", "last_bn"))
+    self.assertEqual(tuning.stored_rows(rows[:2], pilot, setting, no_best,
+                                        split), rows[:2])
+
   def testSummary_MeanAndSampleStdPerPilotMethodVariant(self):
     rows = [_row("a", "ticket", s, "last", f) for s, f in ((0, 40.0), (1, 60.0),
                                                            (2, 47.0))]

@@ -10,7 +10,10 @@ stopped. Outputs, rewritten after every run:
 
 * ``--results_json`` (``results/cpu_reproduction.json``): one row per run,
   {method, keep_ratio, seed, fid, precision, recall, density, coverage, kid,
-  steps, backbone, n, split, run}.
+  steps, backbone, n, split, run, checkpoint, bn_batches, config, flags};
+  ``config`` is the run's ``TrainConfig.outcome_digest()``, and a setting whose
+  row is stored with the same digest is not run again (also in a checkout
+  without the runs).
 * ``--results_md`` (``RESULTS.md``): the mean ± std table, the targets, sample
   grids, the FID-vs-keep-ratio plot and the loss curves (figures in
   ``--results_dir``). Text between ``<!-- BEGIN discussion -->`` and
@@ -140,8 +143,9 @@ def main(argv):
       if rows:
         report.write_report(base, rows, results_json, _RESULTS_DIR.value,
                             _RESULTS_MD.value, command, tuning_rows)
-    write([])
-    runner.run_plan(base, mine, runs_dir, after_each=write,
+      return rows
+    stored = write([])
+    runner.run_plan(base, mine, runs_dir, after_each=write, stored=stored,
                     checkpoint=_REPORT_CHECKPOINT.value,
                     method_bases=method_bases,
                     method_flags={m: pilot.flags

@@ -1,6 +1,7 @@
 """The study's figures: FID against keep ratio, loss curves, sample grids."""
 
 import io
+import json
 import os
 from typing import Dict, List, Optional, Sequence
 
@@ -89,25 +90,57 @@ def scalar_curve(workdir: str, tag: str):
   return steps, [points[s] for s in steps]
 
 
-def plot_loss_curves(runs: Dict[str, List[str]], path: str) -> None:
-  """Moment distance (every method logs it) and each method's own loss."""
+# The scalars the loss curves draw.
+CURVE_TAGS = ("loss/mean_mse", "loss/var_mse", "loss/loss", "loss/g_loss",
+              "loss/d_loss")
+
+
+def run_curves(workdir: str, cache_path: str) -> Dict[str, list]:
+  """``CURVE_TAGS`` of a run: tag -> [steps, values], read from its event
+  files and stored in ``cache_path`` (JSON), or read from ``cache_path``
+  when the workdir is gone (a new checkout holds the results directory, not
+  the runs); {} when neither exists."""
+  if os.path.isdir(os.path.join(workdir, "tensorboard")):
+    curves = {}
+    for tag in CURVE_TAGS:
+      steps, values = scalar_curve(workdir, tag)
+      if steps:
+        curves[tag] = [steps, values]
+    os.makedirs(os.path.dirname(cache_path) or ".", exist_ok=True)
+    fileio.write_atomic(cache_path, json.dumps(curves).encode())
+    return curves
+  if os.path.exists(cache_path):
+    with open(cache_path) as f:
+      return json.load(f)
+  return {}
+
+
+def plot_loss_curves(runs: Dict[str, List[Dict[str, list]]], path: str
+                     ) -> None:
+  """Moment distance (every method logs it) and each method's own loss.
+
+  Args:
+    runs: label -> the ``run_curves`` of each of its runs.
+    path: the PNG written.
+  """
   plt = _figure()
   figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=120)
   colors = ["tab:blue", "tab:green", "tab:orange", "tab:red", "tab:purple"]
-  for color, (label, workdirs) in zip(colors, runs.items()):
-    for i, workdir in enumerate(workdirs):
-      steps, mean = scalar_curve(workdir, "loss/mean_mse")
-      _, var = scalar_curve(workdir, "loss/var_mse")
+  empty = [[], []]
+  for color, (label, curves_list) in zip(colors, runs.items()):
+    for i, curves in enumerate(curves_list):
+      steps, mean = curves.get("loss/mean_mse", empty)
+      _, var = curves.get("loss/var_mse", empty)
       if steps and len(var) == len(mean):
         left.plot(steps, np.add(mean, var), color=color, alpha=0.8,
                   label=label if i == 0 else None)
       own = "loss/g_loss" if "adversarial" in label else "loss/loss"
-      steps, values = scalar_curve(workdir, own)
+      steps, values = curves.get(own, empty)
       if steps:
         right.plot(steps, values, color=color, alpha=0.8,
                    label=(f"{label}: {own.split('/')[1]}" if i == 0 else None))
       if "adversarial" in label:
-        steps, values = scalar_curve(workdir, "loss/d_loss")
+        steps, values = curves.get("loss/d_loss", empty)
         if steps:
           right.plot(steps, values, color=color, alpha=0.8, linestyle=":",
                      label=f"{label}: d_loss" if i == 0 else None)

@@ -97,6 +97,10 @@ def targets(entries: Sequence[dict], keep: float = 0.1) -> List[dict]:
   return result
 
 
+def _run_name(row: dict) -> str:
+  return f"{row['method']}_k{row['keep_ratio']:g}_s{row['seed']}"
+
+
 def write_report(base: TrainConfig, rows: List[dict], results_json: str,
                  results_dir: str, results_md: str, command: str = "",
                  tuning_rows: Optional[List[dict]] = None) -> None:
@@ -113,12 +117,17 @@ def write_report(base: TrainConfig, rows: List[dict], results_json: str,
   figures.plot_fid_vs_keep(entries, fid_label, plot)
 
   curves = {}
+  curves_dir = os.path.join(results_dir, "curves")
   for r in rows:
     if r["method"] == "dense":
-      curves.setdefault("dense", []).append(r["run"])
+      label = "dense"
     elif (r["method"] in ("ticket", "adversarial_ticket")
           and r["keep_ratio"] == 0.1):
-      curves.setdefault(f"{r['method']}@0.1", []).append(r["run"])
+      label = f"{r['method']}@0.1"
+    else:
+      continue
+    curves.setdefault(label, []).append(figures.run_curves(
+        r["run"], os.path.join(curves_dir, f"{_run_name(r)}.json")))
   loss_plot = os.path.join(results_dir, "loss_curves.png")
   figures.plot_loss_curves(curves, loss_plot)
 
@@ -134,12 +143,14 @@ def write_report(base: TrainConfig, rows: List[dict], results_json: str,
     headline = r["method"] == "ticket" and r["keep_ratio"] == 0.1
     if r["seed"] != first_seed and not headline:
       continue
+    name = f"{r['method']}_k{r['keep_ratio']:g}.png"
+    if r["seed"] != first_seed:
+      name = f"{r['method']}_k{r['keep_ratio']:g}_s{r['seed']}.png"
     source = figures.latest_sample_grid(r["run"])
     if source:
-      name = f"{r['method']}_k{r['keep_ratio']:g}.png"
-      if r["seed"] != first_seed:
-        name = f"{r['method']}_k{r['keep_ratio']:g}_s{r['seed']}.png"
       figures.copy_atomic(source, os.path.join(grids_dir, name))
+    # Without the run (a new checkout), the copy made when it ran is shown.
+    if os.path.exists(os.path.join(grids_dir, name)):
       grid_lines.append(f"| {r['method']} @{r['keep_ratio']:g}, seed "
                         f"{r['seed']}, step {r['steps']} | "
                         f"![{r['method']}]({link(os.path.join(grids_dir, name))}) |")

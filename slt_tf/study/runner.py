@@ -4,7 +4,10 @@ an evaluation of its last (or best) checkpoint on the report split.
 Each setting is one search in ``RUNS_DIR/<method>_k<keep>_s<seed>`` with
 ``slt_tf.train_lib.run``, then an evaluation on the report split
 (``datasets.held_out_splits(...).report``, which no search looks at). Runs and
-evaluations resume: a finished setting is read back, not redone.
+evaluations resume: a finished setting is read back, not redone. A setting
+whose row is already stored (same configuration digest and reported
+checkpoint: ``stored_row``) is not run at all, so a study resumes from its
+committed rows in a checkout that lacks the old workdirs.
 """
 
 import os
@@ -50,7 +53,24 @@ def row(setting: plan_lib.Setting, config: TrainConfig, evaluation: dict,
           "backbone": evaluation["backbone"], "n": evaluation["n"],
           "split": evaluation["split"], "run": config.workdir,
           "checkpoint": "best" if checkpoint == "best" else "last",
-          "bn_batches": evaluation.get("bn_batches", 0)}
+          "bn_batches": evaluation.get("bn_batches", 0),
+          "config": config.outcome_digest()}
+
+
+def stored_row(rows: Sequence[dict], setting: plan_lib.Setting,
+               config: TrainConfig, checkpoint: str = "latest"
+               ) -> Optional[dict]:
+  """The row of ``rows`` for ``setting`` that this very configuration
+  (``config.outcome_digest()``) and reported checkpoint produced, or None
+  (rows from another setting of the flags, or written before rows carried
+  the digest, are not reused)."""
+  kind = "best" if checkpoint == "best" else "last"
+  for r in rows:
+    if (r["method"] == setting.method and r["keep_ratio"] == setting.keep_ratio
+        and r["seed"] == setting.seed and r.get("checkpoint", "last") == kind
+        and r.get("config") == config.outcome_digest()):
+      return r
+  return None
 
 
 def run_setting(base: TrainConfig, setting: plan_lib.Setting, runs_dir: str,
@@ -71,7 +91,8 @@ def run_plan(base: TrainConfig, plan: Sequence[plan_lib.Setting],
              runs_dir: str, after_each: Optional[Callable[[List[dict]], None]]
              = None, checkpoint: str = "latest",
              method_bases: Optional[Dict[str, TrainConfig]] = None,
-             method_flags: Optional[Dict[str, str]] = None) -> List[dict]:
+             method_flags: Optional[Dict[str, str]] = None,
+             stored: Sequence[dict] = ()) -> List[dict]:
   """Runs every setting of ``plan`` in ``runs_dir``; returns their rows.
 
   Args:
@@ -87,6 +108,8 @@ def run_plan(base: TrainConfig, plan: Sequence[plan_lib.Setting],
       instead of ``base`` (its own tuned flags).
     method_flags: per method, those flags as written, recorded in its rows
       (``flags``; "" for the shared setting).
+    stored: rows of earlier runs (the results file); a setting with its row
+      there (``stored_row``) is taken from it, not run.
 
   Raises:
     ValueError: starting with "report_checkpoint".
@@ -101,8 +124,16 @@ def run_plan(base: TrainConfig, plan: Sequence[plan_lib.Setting],
                      "search keeps a best checkpoint only with it)")
   rows = []
   for i, setting in enumerate(plan):
-    logging.info("study: run %d/%d: %s", i + 1, len(plan), setting.name)
     own = method_bases.get(setting.method, base)
+    done = stored_row(stored, setting,
+                      plan_lib.setting_config(own, setting, runs_dir),
+                      checkpoint)
+    if done is not None:
+      logging.info("study: run %d/%d: %s: stored, skipped", i + 1, len(plan),
+                   setting.name)
+      rows.append(done)
+      continue
+    logging.info("study: run %d/%d: %s", i + 1, len(plan), setting.name)
     rows.append(dict(run_setting(own, setting, runs_dir, own.eval_samples,
                                  own.eval_backbone, own.eval_backbone_weights,
                                  checkpoint),

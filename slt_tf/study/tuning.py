@@ -170,14 +170,19 @@ def run_config(pilot: Pilot, setting: plan_lib.Setting, runs_dir: str,
                                  os.path.join(runs_dir, pilot.name))
 
 
+def selection_split(config: TrainConfig) -> str:
+  """The split the pilots are judged on."""
+  return datasets.held_out_splits(config.dataset, config.data_dir,
+                                  config.holdout).selection
+
+
 def evaluate_run(config: TrainConfig, eval_seed: int, bn_batches: int
                  ) -> Dict[str, dict]:
   """Each ``VARIANTS`` evaluation of a finished run on the selection split
   (the stored one when it exists for the same checkpoint, N, seed and
   re-estimation); variant -> evaluation. The best-checkpoint variants are
   left out when the run kept none (no ``eval_every``)."""
-  split = datasets.held_out_splits(config.dataset, config.data_dir,
-                                   config.holdout).selection
+  split = selection_split(config)
   has_best = os.path.exists(workdir_lib.best_record_path(config.workdir))
   result = {}
   for variant, checkpoint, bn in VARIANTS:
@@ -223,6 +228,37 @@ def merge_rows(path: str, new_rows: Iterable[dict]) -> List[dict]:
   return fileio.merge_json_rows(path, new_rows, _key)
 
 
+def expected_variants(config: TrainConfig) -> Tuple[str, ...]:
+  """The ``VARIANTS`` a finished run of ``config`` is evaluated in (the best
+  checkpoint's only when the search keeps one)."""
+  return tuple(v for v, checkpoint, _ in VARIANTS
+               if checkpoint != "best" or config.eval_every)
+
+
+def stored_rows(rows: Iterable[dict], pilot: Pilot,
+                setting: plan_lib.Setting, config: TrainConfig,
+                split: str) -> Optional[List[dict]]:
+  """The rows of an earlier run of this pilot and setting, if ``rows`` hold
+  every expected variant with the same pilot flags, step budget, N and
+  split; else None.
+
+  The rows, not the run's workdir, are what a new checkout has (workdirs are
+  not committed), so a tuning resumed on another machine skips what is done.
+  """
+  found = {}
+  for r in rows:
+    if (r["pilot"] == pilot.name and r["method"] == setting.method
+        and r["keep_ratio"] == setting.keep_ratio
+        and r["seed"] == setting.seed and r["flags"] == pilot.flags
+        and r["train_steps"] == config.train_steps
+        and r["n"] == config.eval_samples and r["split"] == split):
+      found[r["variant"]] = r
+  wanted = expected_variants(config)
+  if not all(v in found for v in wanted):
+    return None
+  return [found[v] for v in wanted]
+
+
 def run_tuning(plan: Sequence[Tuple[Pilot, plan_lib.Setting]], runs_dir: str,
                results_json: str, eval_seed: int = 1, bn_batches: int = 20,
                flag_values: flags.FlagValues = flags.FLAGS,
@@ -230,7 +266,8 @@ def run_tuning(plan: Sequence[Tuple[Pilot, plan_lib.Setting]], runs_dir: str,
                ) -> List[dict]:
   """Searches (or resumes) and evaluates every run of ``plan``, merging its
   rows into ``results_json`` as each run finishes; returns all rows of the
-  file (other shards' too).
+  file (other shards' too). A run whose rows the file already holds
+  (``stored_rows``) is skipped.
 
   Args:
     after_each: called with all rows after every run.
@@ -238,6 +275,11 @@ def run_tuning(plan: Sequence[Tuple[Pilot, plan_lib.Setting]], runs_dir: str,
   rows = merge_rows(results_json, [])
   for i, (pilot, setting) in enumerate(plan):
     config = run_config(pilot, setting, runs_dir, flag_values)
+    if stored_rows(rows, pilot, setting, config,
+                   selection_split(config)) is not None:
+      logging.info("tuning: run %d/%d: %s %s: stored in %s, skipped", i + 1,
+                   len(plan), pilot.name, setting.name, results_json)
+      continue
     logging.info("tuning: run %d/%d: %s %s", i + 1, len(plan), pilot.name,
                  setting.name)
     train_lib.run(config)

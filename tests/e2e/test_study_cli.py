@@ -65,9 +65,22 @@ class StudyCommandTest(tf.test.TestCase):
     self.assertIn("Our discussion.", open(report).read())
     self.assertEqual(sorted(os.listdir(os.path.join(rows[0]["run"], "eval"))),
                      evals)
-    self.assertIn("nothing to do", again.stderr)
+    self.assertIn("stored, skipped", again.stderr)
     self.assertEqual(
         strict_json(os.path.join(results, "cpu_reproduction.json")), rows)
+
+    # A new checkout has the results, not the runs: nothing is run again and
+    # the report keeps its grids and curves.
+    os.rename(os.path.join(base, "study"), os.path.join(base, "gone"))
+    curves = open(os.path.join(results, "loss_curves.png"), "rb").read()
+    fresh = testutil.run_module("slt_tf.study", *args, timeout=900)
+    self.assertEqual(fresh.returncode, 0, fresh.stderr[-3000:])
+    self.assertEqual(os.listdir(os.path.join(base, "study", "runs")), [])
+    self.assertEqual(
+        strict_json(os.path.join(results, "cpu_reproduction.json")), rows)
+    self.assertEqual(open(os.path.join(results, "loss_curves.png"),
+                          "rb").read(), curves)
+    self.assertIn("samples/adversarial_ticket_k0.1.png", open(report).read())
 
   def testBadFlags_OneLineErrors(self):
     for flag, expected in (("--seeds=a", "^error: --seeds"),

@@ -63,6 +63,14 @@ class TuneCliTest(tf.test.TestCase):
     self.assertEqual(stamps, {p: os.path.getmtime(p) for p in stamps})
     self.assertEqual(strict_json(os.path.join(tune_dir, "tuning.json")), rows)
 
+    # A new checkout has the rows, not the runs: nothing is run again.
+    os.rename(os.path.join(tune_dir, "runs"), os.path.join(tune_dir, "gone"))
+    fresh = self._tune(tune_dir)
+    self.assertEqual(fresh.returncode, 0, fresh.stderr[-3000:])
+    self.assertIn("skipped", fresh.stderr)
+    self.assertEqual(glob.glob(os.path.join(tune_dir, "runs", "*", "*")), [])
+    self.assertEqual(strict_json(os.path.join(tune_dir, "tuning.json")), rows)
+
   def testBadPilotOrShard_OneLineErrorBeforeAnyRun(self):
     tune_dir = os.path.join(self.get_temp_dir(), "bad")
     for args, expected in (
