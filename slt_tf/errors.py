@@ -5,7 +5,9 @@ each ``python -m`` entry point catches ``UserError`` once and exits with one
 line, ``error: --<message>``.
 """
 
+import contextlib
 import sys
+from typing import Tuple, Type
 
 
 def parse_flags(argv):
@@ -19,6 +21,23 @@ def parse_flags(argv):
     message = str(e).replace("ERROR:: ", "").strip()
     print(f"error: {message}", file=sys.stderr)
     sys.exit(2)
+
+
+@contextlib.contextmanager
+def exit_on_error(flagged: Tuple[Type[BaseException], ...] = (),
+                  plain: Tuple[Type[BaseException], ...] = ()):
+  """An entry point's body: a ``UserError`` (or one of ``flagged``, e.g.
+  ``ValueError`` while flags become a configuration: those messages start
+  with the flag's name) exits with ``error: --<message>``, one of ``plain``
+  (e.g. ``FloatingPointError``: a search that diverged) with
+  ``error: <message>``; both with status 1 and no traceback.
+  """
+  try:
+    yield
+  except (UserError, *flagged) as e:
+    sys.exit(f"error: --{e}")
+  except plain as e:
+    sys.exit(f"error: {e}")
 
 
 class UserError(ValueError):

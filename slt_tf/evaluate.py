@@ -63,15 +63,13 @@ def main(argv):
     sys.exit(f"error: --bn_batches must be >= 0, got {_BN_BATCHES.value}")
   if _EVAL_SAMPLES.value < 2:
     sys.exit(f"error: --eval_samples must be >= 2, got {_EVAL_SAMPLES.value}")
-  try:
+  with errors.exit_on_error():
     result = evaluator_lib.evaluate_workdir(
         _WORKDIR.value, _CHECKPOINT.value, _SPLIT.value, _SAVED_MODEL.value,
         num_samples=_EVAL_SAMPLES.value, backbone=_BACKBONE.value,
         backbone_weights=_BACKBONE_WEIGHTS.value, cache_dir=_CACHE_DIR.value,
         batch_size=_BATCH_SIZE.value, seed=_SEED.value,
         grayscale=_GRAYSCALE.value, bn_batches=_BN_BATCHES.value)
-  except errors.UserError as e:
-    sys.exit(f"error: --{e}")
   print(json.dumps({k: v for k, v in result["metrics"].items()}, indent=2))
   print(f"wrote {result['path']}")
 

@@ -91,6 +91,13 @@ def machine() -> dict:
   return {"cpu": _cpu_model(), "isa": isa_level(), "cores": cores()}
 
 
+def machine_name() -> str:
+  """``machine()`` in a few words, as results rows record it: "MODEL (ISA,
+  N cores)"."""
+  m = machine()
+  return f"{m['cpu']} ({m['isa']}, {m['cores']} cores)"
+
+
 @functools.lru_cache(maxsize=None)
 def describe() -> dict:
   """The machine and runtime, as every benchmark figure names them.

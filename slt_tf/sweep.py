@@ -41,25 +41,19 @@ def main(argv):
     sys.exit(f"error: unexpected arguments {argv[1:]}")
   if not _SWEEP_DIR.value:
     sys.exit("error: --sweep_dir is required")
-  try:
+  with errors.exit_on_error(flagged=(ValueError,)):
     keep_ratios = plan_lib.parse_keep_ratios(_KEEP_RATIOS.value,
                                               "keep_ratios")
-  except ValueError as e:
-    sys.exit(f"error: --{e}")
   if not keep_ratios and not _DENSE.value:
     sys.exit("error: --keep_ratios is empty and --nodense: nothing to run")
   if flags.FLAGS.workdir is None:
     flags.FLAGS.workdir = _SWEEP_DIR.value  # Replaced per run.
-  try:
+  with errors.exit_on_error(flagged=(ValueError,)):
     base = config_flags.config()
-  except ValueError as e:
-    sys.exit(f"error: --{e}")
-  try:
+  with errors.exit_on_error(plain=(FloatingPointError,)):
     plan = plan_lib.sweep_plan(keep_ratios, _DENSE.value, base.seed)
     rows = runner.run_plan(base, plan, _SWEEP_DIR.value)
     report.write_sweep(rows, _SWEEP_DIR.value)
-  except errors.UserError as e:
-    sys.exit(f"error: --{e}")
   print(open(os.path.join(_SWEEP_DIR.value, "results.md")).read())
 
 

@@ -25,16 +25,11 @@ def main(argv):
   if len(argv) > 1:
     sys.exit(f"error: unexpected arguments {argv[1:]} (flags take the form "
              "--name=value)")
-  try:
+  with errors.exit_on_error(flagged=(ValueError,)):
     config = config_flags.config()
-  except ValueError as e:
-    sys.exit(f"error: --{e}")
-  try:
+  with errors.exit_on_error(plain=(FloatingPointError,
+                                   distribution.WorkerLost)):
     result = train_lib.run(config, flags.FLAGS.flags_into_string())
-  except errors.UserError as e:
-    sys.exit(f"error: --{e}")
-  except (FloatingPointError, distribution.WorkerLost) as e:
-    sys.exit(f"error: {e}")
   if result.get("stopped_by"):  # Checkpointed; exit as the signal asked.
     sys.exit(128 + signal.Signals[result["stopped_by"]].value)
 

@@ -101,14 +101,10 @@ def main(argv):
   command = " ".join(["python -m slt_tf.tune"] + sys.argv[1:])
   write = lambda rows: tuning.write_table(rows, _RESULTS_MD.value, command,
                                           base)
-  try:
+  with errors.exit_on_error(plain=(FloatingPointError,)):
     write(tuning.run_tuning(mine, runs_dir, _RESULTS_JSON.value,
                             _EVAL_SEED.value, _BN_BATCHES.value,
                             after_each=write))
-  except errors.UserError as e:
-    sys.exit(f"error: --{e}")
-  except FloatingPointError as e:
-    sys.exit(f"error: {e}")
   print(open(_RESULTS_MD.value).read())
 
 

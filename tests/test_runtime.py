@@ -80,6 +80,9 @@ class MachineTest(tf.test.TestCase):
     # The PyTorch reference names the machine without TensorFlow.
     self.assertEqual(runtime.machine(),
                      {k: d[k] for k in ("cpu", "isa", "cores")})
+    # Results rows name it in a few words.
+    self.assertEqual(runtime.machine_name(),
+                     f"{d['cpu']} ({d['isa']}, {d['cores']} cores)")
 
 
 if __name__ == "__main__":

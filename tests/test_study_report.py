@@ -30,6 +30,18 @@ class SummaryTest(tf.test.TestCase):
     self.assertEqual([e["method"] for e in report.summary(rows)],
                      ["ticket", "ticket", "dense"])
 
+  def testSeedStats_MeanAndSampleStdOfFiniteValuesOnly(self):
+    members = [{"fid": 10.0, "kid": None}, {"fid": 14.0, "kid": 2.0},
+               {"fid": float("nan"), "kid": 3.0}, {"fid": 18.0}]
+    stats = runner.seed_stats(members, ("fid", "kid", "recall"))
+    self.assertAllClose(stats["fid"], 14.0)
+    self.assertAllClose(stats["fid_std"], np.std([10, 14, 18], ddof=1))
+    self.assertAllClose((stats["kid"], stats["kid_std"]),
+                        (2.5, np.std([2, 3], ddof=1)))
+    self.assertEqual((stats["recall"], stats["recall_std"]), (None, None))
+    one = runner.seed_stats([{"fid": 5.0}], ("fid",))
+    self.assertEqual((one["fid"], one["fid_std"]), (5.0, None))
+
   def testTargets_RatiosAndVerdicts(self):
     entries = [dict(method="ticket", keep_ratio=0.1, fid=21.0),
                dict(method="dense", keep_ratio=1.0, fid=20.0),

@@ -7,6 +7,7 @@ import os
 
 import tensorflow as tf
 
+from slt_tf import runtime
 from slt_tf import workdir as workdir_lib
 from slt_tf.study import plan as plan_lib
 from slt_tf.study import report
@@ -87,6 +88,7 @@ class RunnerTest(tf.test.TestCase):
     rows = runner.run_plan(self.base, plan, runs)
     self.assertEqual(rows[0]["config"], plan_lib.setting_config(
         self.base, plan[0], runs).outcome_digest())
+    self.assertEqual(rows[0]["machine"], runtime.machine_name())
     # A new checkout: the rows are there, the workdirs are not.
     os.rename(runs, runs + ".gone")
     again = runner.run_plan(self.base, plan, runs, stored=rows)

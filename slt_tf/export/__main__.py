@@ -60,7 +60,7 @@ def main(argv):
   if _BN_BATCHES.value is not None and _BN_BATCHES.value < 0:
     sys.exit(f"error: --bn_batches must be >= 0, got {_BN_BATCHES.value}")
   report = {}
-  try:
+  with errors.exit_on_error():
     if _TICKET.value:
       if _TICKET_PATH.value:
         sys.exit("error: --ticket_path needs --workdir (the ticket exists)")
@@ -87,8 +87,6 @@ def main(argv):
       report["saved_model"] = saved_model.describe_export(
           saved_model.export_saved_model(frozen, config, _EXPORT_DIR.value,
                                         _MODEL_NAME.value, _VERSION.value))
-  except errors.UserError as e:
-    sys.exit(f"error: --{e}")
   print(json.dumps(report, indent=2))
 
 

@@ -130,16 +130,23 @@ def main(argv):
   fileio.write_atomic(os.path.join(_STUDY_DIR.value, "flags.txt"),
                       flags.FLAGS.flags_into_string().encode())
   command = " ".join(["python -m slt_tf.study"] + sys.argv[1:])
-  try:
+  with errors.exit_on_error(plain=(FloatingPointError,)):
     results_json = _results_json_path(_RESULTS_DIR.value)
 
-    planned = {(s.method, s.keep_ratio, s.seed) for s in plan}
+    planned = {(s.method, s.keep_ratio, s.seed): s for s in plan}
     key = lambda r: (r["method"], r["keep_ratio"], r["seed"])
 
+    def current(r):
+      setting = planned.get(key(r))
+      return setting is not None and runner.row_matches(
+          r, setting, plan_lib.setting_config(
+              method_bases.get(setting.method, base), setting, runs_dir),
+          _REPORT_CHECKPOINT.value)
+
     def write(rows):
-      # Merged: other shards' rows stay; rows of settings no longer planned go.
-      rows = fileio.merge_json_rows(results_json, rows, key,
-                                    keep=lambda r: key(r) in planned)
+      # Merged: other shards' rows stay; rows of settings no longer planned,
+      # or of other flags (an earlier study's), go.
+      rows = fileio.merge_json_rows(results_json, rows, key, keep=current)
       if rows:
         report.write_report(base, rows, results_json, _RESULTS_DIR.value,
                             _RESULTS_MD.value, command, tuning_rows)
@@ -150,10 +157,6 @@ def main(argv):
                     method_bases=method_bases,
                     method_flags={m: pilot.flags
                                   for m, (pilot, _) in overrides.items()})
-  except errors.UserError as e:
-    sys.exit(f"error: --{e}")
-  except FloatingPointError as e:
-    sys.exit(f"error: {e}")
   print(open(_RESULTS_MD.value).read())
 
 

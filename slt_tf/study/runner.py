@@ -10,13 +10,16 @@ checkpoint: ``stored_row``) is not run at all, so a study resumes from its
 committed rows in a checkout that lacks the old workdirs.
 """
 
+import math
 import os
 from typing import Callable, Dict, List, Optional, Sequence
 
 from absl import logging
+import numpy as np
 
 from slt_tf.config import TrainConfig
 from slt_tf.evaluation import evaluator as evaluator_lib
+from slt_tf import runtime
 from slt_tf.study import plan as plan_lib
 from slt_tf import train_lib
 
@@ -42,6 +45,21 @@ def metric_values(evaluation: dict) -> dict:
       name, evaluation["backbone"], evaluation["n"])) for name in METRICS}
 
 
+def seed_stats(members: Sequence[dict], names: Sequence[str]) -> dict:
+  """For each of ``names``: its mean over the rows ``members`` (one per
+  seed) and, with two or more values, the sample std (``NAME_std``); None
+  where no row has a finite value. Missing and non-finite values are left
+  out."""
+  result = {}
+  for name in names:
+    values = [m[name] for m in members
+              if m.get(name) is not None and math.isfinite(m[name])]
+    result[name] = float(np.mean(values)) if values else None
+    result[name + "_std"] = (float(np.std(values, ddof=1))
+                             if len(values) > 1 else None)
+  return result
+
+
 def row(setting: plan_lib.Setting, config: TrainConfig, evaluation: dict,
         checkpoint: str = "latest") -> dict:
   """One results row: the setting, the metrics without their suffix, and
@@ -54,7 +72,8 @@ def row(setting: plan_lib.Setting, config: TrainConfig, evaluation: dict,
           "split": evaluation["split"], "run": config.workdir,
           "checkpoint": "best" if checkpoint == "best" else "last",
           "bn_batches": evaluation.get("bn_batches", 0),
-          "config": config.outcome_digest()}
+          "config": config.outcome_digest(),
+          "machine": runtime.machine_name()}
 
 
 def stored_row(rows: Sequence[dict], setting: plan_lib.Setting,
@@ -64,13 +83,22 @@ def stored_row(rows: Sequence[dict], setting: plan_lib.Setting,
   (``config.outcome_digest()``) and reported checkpoint produced, or None
   (rows from another setting of the flags, or written before rows carried
   the digest, are not reused)."""
-  kind = "best" if checkpoint == "best" else "last"
   for r in rows:
-    if (r["method"] == setting.method and r["keep_ratio"] == setting.keep_ratio
-        and r["seed"] == setting.seed and r.get("checkpoint", "last") == kind
-        and r.get("config") == config.outcome_digest()):
+    if row_matches(r, setting, config, checkpoint):
       return r
   return None
+
+
+def row_matches(row: dict, setting: plan_lib.Setting, config: TrainConfig,
+                checkpoint: str = "latest") -> bool:
+  """Whether ``row`` is the result of ``setting`` run with ``config``
+  (its ``outcome_digest``) and reported at ``checkpoint``."""
+  kind = "best" if checkpoint == "best" else "last"
+  return (row["method"] == setting.method
+          and row["keep_ratio"] == setting.keep_ratio
+          and row["seed"] == setting.seed
+          and row.get("checkpoint", "last") == kind
+          and row.get("config") == config.outcome_digest())
 
 
 def run_setting(base: TrainConfig, setting: plan_lib.Setting, runs_dir: str,

@@ -27,7 +27,6 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from absl import flags
 from absl import logging
-import numpy as np
 
 from slt_tf import config_flags
 from slt_tf.config import TrainConfig
@@ -35,6 +34,7 @@ from slt_tf.data import datasets
 from slt_tf.evaluation import evaluator as evaluator_lib
 from slt_tf import fileio
 from slt_tf import methods
+from slt_tf import runtime
 from slt_tf.study import plan as plan_lib
 from slt_tf.study import runner
 from slt_tf import train_lib
@@ -211,7 +211,7 @@ def rows_of(pilot: Pilot, setting: plan_lib.Setting, config: TrainConfig,
         "step": evaluation["step"],
         "train_steps": config.train_steps, "backbone": evaluation["backbone"],
         "n": evaluation["n"], "split": evaluation["split"],
-        "run": config.workdir})
+        "run": config.workdir, "machine": runtime.machine_name()})
   return rows
 
 
@@ -300,12 +300,8 @@ def summary(rows: Iterable[dict]) -> List[dict]:
   for (pilot, method, variant), members in groups.items():
     entry = {"pilot": pilot, "flags": members[0]["flags"], "method": method,
              "variant": variant, "seeds": sorted(m["seed"] for m in members),
-             "train_steps": members[0]["train_steps"]}
-    for name in ("fid", "precision", "recall"):
-      values = [m[name] for m in members if m.get(name) is not None]
-      entry[name] = float(np.mean(values)) if values else None
-      entry[name + "_std"] = (float(np.std(values, ddof=1))
-                              if len(values) > 1 else None)
+             "train_steps": members[0]["train_steps"],
+             **runner.seed_stats(members, ("fid", "precision", "recall"))}
     entry["fids"] = [m["fid"] for m in sorted(members, key=lambda m: m["seed"])]
     result.append(entry)
   return result

@@ -4,6 +4,7 @@ import os
 
 import tensorflow as tf
 
+from slt_tf import fileio
 import testutil
 from testutil import strict_json
 
@@ -18,6 +19,7 @@ class StudyCommandTest(tf.test.TestCase):
             f"--results_dir={results}", f"--results_md={report}",
             "--width=4", "--train_steps=2", "--checkpoint_every=2",
             "--sample_every=2", "--log_every=1", "--eval_samples=40",
+            "--eval_every=2", "--eval_bn_batches=1",
             "--batch_size=8", "--max_real_images=128", "--d_width=4",
             "--ticket_keep_ratios=0.1,0.5", "--seeds=0,1",
             f"--data_dir={testutil.data_dir()}",
@@ -45,6 +47,7 @@ class StudyCommandTest(tf.test.TestCase):
     text = open(report).read()
     self.assertIn("| ticket | 0.1 | 2 | 2 |", text)
     self.assertIn("random_mask/ticket", text)
+    self.assertIn("Runs made on: ", text)
     for name in ("fid_vs_keep_ratio.png", "loss_curves.png",
                  "samples/real.png", "samples/adversarial_ticket_k0.1.png"):
       path = os.path.join(results, name)
@@ -82,12 +85,27 @@ class StudyCommandTest(tf.test.TestCase):
                           "rb").read(), curves)
     self.assertIn("samples/adversarial_ticket_k0.1.png", open(report).read())
 
+    # A row of other flags (an earlier study's) is dropped, not shown, also
+    # by a shard that does not run its setting.
+    stale = next(r for r in rows if (r["method"], r["keep_ratio"], r["seed"])
+                 == ("ticket", 0.1, 0))
+    fileio.write_json(os.path.join(results, "cpu_reproduction.json"),
+                      [dict(r, config="0" * 16) if r is stale else r
+                       for r in rows])
+    other = testutil.run_module("slt_tf.study", *args, "--shard=1/2",
+                                timeout=900)
+    self.assertEqual(other.returncode, 0, other.stderr[-3000:])
+    self.assertEqual(os.listdir(os.path.join(base, "study", "runs")), [])
+    self.assertEqual(
+        strict_json(os.path.join(results, "cpu_reproduction.json")),
+        [r for r in rows if r is not stale])
+
   def testBadFlags_OneLineErrors(self):
     for flag, expected in (("--seeds=a", "^error: --seeds"),
                            ("--baselines=finetune", "^error: --baselines"),
                            ("--ticket_keep_ratios=2", "^error: --ticket_keep"),
                            ("--method=dense", "^error: --method"),
-                           ("--report_checkpoint=best",
+                           ("--eval_every=0",  # The flagfile reports best.
                             "^error: --report_checkpoint: 'best' needs"),
                            ("--tuning_json=/no/such.json",
                             "^error: --tuning_json: /no/such.json does not"),

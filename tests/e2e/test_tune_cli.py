@@ -36,6 +36,7 @@ class TuneCliTest(tf.test.TestCase):
     self.assertTrue(all(r["split"] == "test[:50%]" for r in rows))
     for r in rows:
       self.assertGreater(r["fid"], 0)
+      self.assertIn("cores)", r["machine"])
     workdirs = sorted(glob.glob(os.path.join(tune_dir, "runs", "*", "*")))
     self.assertLen(workdirs, 3)
     for workdir in workdirs:
