@@ -3,6 +3,7 @@ each file's path (disjoint, stable when files are added), explicit split
 subfolders, and one-line errors for folders that cannot be used."""
 
 import os
+import struct
 
 import numpy as np
 import tensorflow as tf
@@ -100,6 +101,36 @@ class FolderTest(tf.test.TestCase):
     write_png(os.path.join(root, "a", "000.png"), 123)  # Same name, new bytes.
     self.assertNotEqual(datasets.identity(dataset), first)
     self.assertEqual(datasets.identity("mnist"), "mnist")
+
+  def testFilesCutShort_NamedAtTheScanCompleteOnesDecode(self):
+    """Every kind is written complete, then cut short one at a time; the
+    complete files are decoded by TensorFlow, as the search will."""
+    root = self.get_temp_dir() + "/cut"
+    labelled_folder(root, per_class=40)
+    image = np.full((8, 8, 3), 90, np.uint8)
+    pixels = bytes(8 * 8 * 3)
+    bmp = (b"BM" + struct.pack("<IHHI", 54 + len(pixels), 0, 0, 54)
+           + struct.pack("<IiiHHIIiiII", 40, 8, 8, 1, 24, 0, len(pixels),
+                         2835, 2835, 0, 0) + pixels)
+    files = {"a/x.png": tf.io.encode_png(image).numpy(),
+             "b/x.jpg": tf.io.encode_jpeg(image).numpy(),
+             "c/x.bmp": bmp}
+    for name, data in files.items():
+      with open(os.path.join(root, name), "wb") as f:
+        f.write(data)
+      self.assertEqual(tf.io.decode_image(data, channels=3).shape, (8, 8, 3))
+    folders.scan(f"folder:{root}")
+    for name, data in files.items():
+      with open(os.path.join(root, name), "wb") as f:
+        f.write(data[:len(data) * 2 // 3])
+      with self.assertRaisesRegex(datasets.DataError,
+                                  f"^dataset folder:{root}: .*{name} is cut "
+                                  "short .*remove or replace it$"):
+        folders.scan(f"folder:{root}")
+      with self.assertRaises(tf.errors.InvalidArgumentError):
+        tf.io.decode_image(data[:len(data) * 2 // 3], channels=3)
+      with open(os.path.join(root, name), "wb") as f:
+        f.write(data)
 
   def testBadFolders_OneLineErrorsNamingThem(self):
     root = self.get_temp_dir() + "/bad"

@@ -119,6 +119,41 @@ def _check_header(head: bytes, path: str, root: str) -> None:
         "image (its first bytes say otherwise); remove or replace it")
 
 
+# How a complete file of each kind ends (checked on the last _TAIL bytes): a
+# file cut short (an interrupted copy) would otherwise fail deep in the
+# decoder, in the middle of a search, without its name. A JPEG may carry a
+# trailer after its end-of-image marker, so the marker only has to be near
+# the end; a BMP's header holds its size; GIFs are not checked.
+_TAIL = 4096
+_PNG_END = b"IEND\xaeB`\x82"
+
+
+def _tail(path: str) -> Tuple[bytes, int]:
+  with open(path, "rb") as f:
+    size = f.seek(0, os.SEEK_END)
+    f.seek(max(0, size - _TAIL))
+    return f.read(), size
+
+
+def _check_complete(head: bytes, path: str, root: str) -> None:
+  tail, size = _tail(path)
+  if head.startswith(_PNG_SIGNATURE):
+    kind, complete, end = "PNG", tail.endswith(_PNG_END), "its IEND chunk"
+  elif head.startswith(b"\xff\xd8"):
+    kind, complete, end = "JPEG", b"\xff\xd9" in tail, "an end-of-image marker"
+  elif head.startswith((b"GIF87a", b"GIF89a")):
+    return  # TensorFlow decodes a GIF without its trailer; no cheap check.
+  else:  # BMP: its header holds the file's size.
+    declared = int.from_bytes(head[2:6], "little") if len(head) >= 6 else 0
+    kind, complete, end = ("BMP", size >= declared,
+                           f"{declared} bytes, as its header says")
+  if not complete:
+    raise errors.DataError(
+        f"dataset {PREFIX}{root}: {path} is cut short (a {kind} file ends "
+        f"with {end}; this one does not: an interrupted copy?); remove or "
+        "replace it")
+
+
 def _header_channels(head: bytes) -> int:
   if head.startswith(_PNG_SIGNATURE) and len(head) > 25:
     return 1 if head[25] in (0, 4) else 3
@@ -207,6 +242,7 @@ def _scan(root: str, holdout: float, stamp) -> Folder:
     for path, _ in pairs:
       head = _head(path)  # Read once: checked, and gray or colour.
       _check_header(head, path, root)
+      _check_complete(head, path, root)
       gray = gray and _header_channels(head) == 1
   folder = dataclasses.replace(folder, channels=1 if gray else 3)
   for split, pairs in folder.splits.items():
@@ -228,8 +264,9 @@ def scan(dataset: str, holdout: float = HOLDOUT) -> Folder:
   file under it is added, removed or changed).
 
   Raises:
-    DataError: naming the folder: missing, no images, a bad hold-out, or a
-      class without an image in a split.
+    DataError: naming the folder: missing, no images, a bad hold-out, a
+      class without an image in a split, or a file that is not an image or
+      is cut short (named).
   """
   root = os.path.abspath(os.path.expanduser(dataset[len(PREFIX):]))
   if not 0 < holdout < 1:
