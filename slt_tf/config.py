@@ -5,7 +5,6 @@ which is also its flag name, so that entry points can report ``--name ...``.
 """
 
 import dataclasses
-import hashlib
 import json
 import math
 from typing import Optional, Tuple
@@ -380,20 +379,42 @@ class TrainConfig:
     full = json.loads(self.to_json())
     return {name: full[name] for name in IDENTITY_FIELDS}
 
-  def outcome_digest(self) -> str:
-    """A short hash of every field that changes what the run computes (all
-    but paths, logging and checkpoint cadence): equal digests, equal runs.
-    Results rows carry it, so that a study resumed in a new checkout (without
-    the old workdirs) knows which stored rows are still its own."""
+  def outcome(self) -> dict:
+    """Every field that changes what the run computes (all but paths,
+    logging and checkpoint cadence), as JSON values. Results rows carry it,
+    so that a study resumed in a new checkout (without the old workdirs)
+    knows which stored rows are still its own (``outcome_mismatch``)."""
     full = json.loads(self.to_json())
     for name in _NON_OUTCOME_FIELDS:
       full.pop(name)
-    text = json.dumps(full, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return full
 
   def identity_json(self) -> str:
     """``identity`` as canonical JSON: what an export records of its run."""
     return json.dumps(self.identity(), sort_keys=True)
+
+
+def outcome_mismatch(stored: dict, config: TrainConfig) -> list:
+  """Fields (``ticket.NAME`` for the ticket's) where ``stored`` (an
+  ``outcome()`` written earlier) and ``config`` differ, as "name: old -> new".
+
+  A field absent from ``stored`` compares as its default, so that a field
+  added to the configuration since (whose default keeps the old behaviour)
+  leaves stored results valid, while a changed default does not (the stored
+  value is explicit). Fields no longer in the configuration are ignored.
+  """
+  defaults = TrainConfig(workdir="-").outcome()
+  differences = []
+  for name, value in config.outcome().items():
+    if isinstance(value, dict):
+      old_group = stored.get(name) or {}
+      pairs = [(f"{name}.{key}", old_group.get(key, defaults[name][key]), v)
+               for key, v in value.items()]
+    else:
+      pairs = [(name, stored.get(name, defaults[name]), value)]
+    differences += [f"{label}: {old!r} -> {new!r}"
+                    for label, old, new in pairs if old != new]
+  return differences
 
 
 def identity_mismatch(stored: dict, config: TrainConfig) -> list:

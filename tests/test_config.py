@@ -1,7 +1,10 @@
 """TrainConfig: methods and modes, older configs, errors that name the flag."""
 
+import dataclasses
+
 import tensorflow as tf
 
+from slt_tf.config import outcome_mismatch
 from slt_tf.config import TrainConfig
 from slt_tf.generators import TicketOptions
 from slt_tf import methods
@@ -32,22 +35,36 @@ class ConfigTest(tf.test.TestCase):
     self.assertNotIn("grid_size", text)
     self.assertEqual(TrainConfig.from_json(text).grid_size, 9)
 
-  def testOutcomeDigest_IgnoresPathsAndCadenceNotWhatIsComputed(self):
-    import dataclasses
+  def testOutcome_IgnoresPathsAndCadenceNotWhatIsComputed(self):
     base = TrainConfig(workdir="a")
     same = dataclasses.replace(base, workdir="b", data_dir="/d", cache_dir="/c",
                                log_every=7, checkpoint_every=3, grid_size=4)
-    self.assertEqual(base.outcome_digest(), same.outcome_digest())
-    self.assertRegex(base.outcome_digest(), "^[0-9a-f]{16}$")
-    changed = [dataclasses.replace(base, learning_rate=1e-3),
-               dataclasses.replace(base, eval_samples=100),
-               dataclasses.replace(base, eval_bn_batches=5),
-               dataclasses.replace(base, train_steps=7),
-               dataclasses.replace(base, ticket=dataclasses.replace(
-                   base.ticket, seed=3))]
-    digests = {c.outcome_digest() for c in changed}
-    self.assertLen(digests, len(changed))
-    self.assertNotIn(base.outcome_digest(), digests)
+    self.assertEqual(base.outcome(), same.outcome())
+    self.assertEqual(outcome_mismatch(base.outcome(), same), [])
+    self.assertNotIn("workdir", base.outcome())
+    changed = {"learning_rate: 5e-05 -> 0.001":
+                   dataclasses.replace(base, learning_rate=1e-3),
+               "eval_bn_batches: 0 -> 5":
+                   dataclasses.replace(base, eval_bn_batches=5),
+               "ticket.seed: 0 -> 3": dataclasses.replace(
+                   base, ticket=dataclasses.replace(base.ticket, seed=3))}
+    for expected, config in changed.items():
+      self.assertEqual(outcome_mismatch(base.outcome(), config), [expected])
+
+  def testOutcomeMismatch_AbsentFieldsAreDefaultsExplicitOnesCount(self):
+    """Rows written before a field existed stay valid; a changed default (the
+    stored value is explicit) does not; a removed field is ignored."""
+    base = TrainConfig(workdir="a", learning_rate=2e-4)
+    stored = base.outcome()
+    del stored["ama_init"]
+    del stored["ticket"]["seed"]
+    stored["a_removed_field"] = 1
+    self.assertEqual(outcome_mismatch(stored, base), [])
+    self.assertEqual(outcome_mismatch(
+        stored, dataclasses.replace(base, ama_init="uniform")),
+        ["ama_init: 'zeros' -> 'uniform'"])
+    stored["beta1"] = 0.9  # As if the default had been 0.9 when stored.
+    self.assertEqual(outcome_mismatch(stored, base), ["beta1: 0.9 -> 0.5"])
 
   def testBadCombinations_NameTheFlag(self):
     with self.assertRaisesRegex(ValueError, "^method must be one of"):

@@ -11,8 +11,8 @@ stopped. Outputs, rewritten after every run:
 * ``--results_json`` (``results/cpu_reproduction.json``): one row per run,
   {method, keep_ratio, seed, fid, precision, recall, density, coverage, kid,
   steps, backbone, n, split, run, checkpoint, bn_batches, config, flags};
-  ``config`` is the run's ``TrainConfig.outcome_digest()``, and a setting whose
-  row is stored with the same digest is not run again (also in a checkout
+  ``config`` is the run's ``TrainConfig.outcome()``, and a setting whose row
+  is stored with the same configuration is not run again (also in a checkout
   without the runs).
 * ``--results_md`` (``RESULTS.md``): the mean ± std table, the targets, sample
   grids, the FID-vs-keep-ratio plot and the loss curves (figures in

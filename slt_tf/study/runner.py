@@ -5,7 +5,7 @@ Each setting is one search in ``RUNS_DIR/<method>_k<keep>_s<seed>`` with
 ``slt_tf.train_lib.run``, then an evaluation on the report split
 (``datasets.held_out_splits(...).report``, which no search looks at). Runs and
 evaluations resume: a finished setting is read back, not redone. A setting
-whose row is already stored (same configuration digest and reported
+whose row is already stored (the same configuration and reported
 checkpoint: ``stored_row``) is not run at all, so a study resumes from its
 committed rows in a checkout that lacks the old workdirs.
 """
@@ -17,6 +17,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 from absl import logging
 import numpy as np
 
+from slt_tf import config as config_lib
 from slt_tf.config import TrainConfig
 from slt_tf.evaluation import evaluator as evaluator_lib
 from slt_tf import runtime
@@ -72,7 +73,7 @@ def row(setting: plan_lib.Setting, config: TrainConfig, evaluation: dict,
           "split": evaluation["split"], "run": config.workdir,
           "checkpoint": "best" if checkpoint == "best" else "last",
           "bn_batches": evaluation.get("bn_batches", 0),
-          "config": config.outcome_digest(),
+          "config": config.outcome(),
           "machine": runtime.machine_name()}
 
 
@@ -80,9 +81,9 @@ def stored_row(rows: Sequence[dict], setting: plan_lib.Setting,
                config: TrainConfig, checkpoint: str = "latest"
                ) -> Optional[dict]:
   """The row of ``rows`` for ``setting`` that this very configuration
-  (``config.outcome_digest()``) and reported checkpoint produced, or None
-  (rows from another setting of the flags, or written before rows carried
-  the digest, are not reused)."""
+  (``config.outcome()``) and reported checkpoint produced, or None (rows
+  from other flags, or written before rows carried their configuration, are
+  not reused)."""
   for r in rows:
     if row_matches(r, setting, config, checkpoint):
       return r
@@ -92,13 +93,15 @@ def stored_row(rows: Sequence[dict], setting: plan_lib.Setting,
 def row_matches(row: dict, setting: plan_lib.Setting, config: TrainConfig,
                 checkpoint: str = "latest") -> bool:
   """Whether ``row`` is the result of ``setting`` run with ``config``
-  (its ``outcome_digest``) and reported at ``checkpoint``."""
+  (``config_lib.outcome_mismatch`` finds no difference) and reported at
+  ``checkpoint``."""
   kind = "best" if checkpoint == "best" else "last"
   return (row["method"] == setting.method
           and row["keep_ratio"] == setting.keep_ratio
           and row["seed"] == setting.seed
           and row.get("checkpoint", "last") == kind
-          and row.get("config") == config.outcome_digest())
+          and isinstance(row.get("config"), dict)
+          and not config_lib.outcome_mismatch(row["config"], config))
 
 
 def run_setting(base: TrainConfig, setting: plan_lib.Setting, runs_dir: str,
