@@ -14,6 +14,8 @@ checkpointed, so a run killed and restarted in the same workdir continues
 exactly where it stopped.
 """
 
+import signal
+
 from slt_tf.config import TrainConfig
 from slt_tf.evaluation import best
 from slt_tf.search import loop
@@ -23,6 +25,29 @@ def hooks_for(config: TrainConfig) -> list:
   """The hooks a search with ``config`` runs: the best-checkpoint keeper
   when ``eval_every`` is set."""
   return [best.BestKeeper(config)] if config.eval_every else []
+
+
+class Stopped(SystemExit):
+  """A search that SIGTERM or SIGINT stopped (checkpointed, resumable).
+
+  A plan of several runs (a study, the pilots, a sweep) must stop with it,
+  not evaluate the half-done run, record it as finished and start the next.
+  As a ``SystemExit`` it passes every ``except Exception`` and ends the
+  process with status 128 + the signal's number, as a single search does.
+  """
+
+  def __init__(self, signal_name: str):
+    super().__init__(128 + signal.Signals[signal_name].value)
+    self.signal_name = signal_name
+
+
+def run_to_end(config: TrainConfig) -> dict:
+  """``run``, for a plan of runs: raises ``Stopped`` when a signal ended the
+  search before ``config.train_steps``."""
+  result = run(config)
+  if result.get("stopped_by"):
+    raise Stopped(result["stopped_by"])
+  return result
 
 
 def run(config: TrainConfig, flags_text: str = "") -> dict:

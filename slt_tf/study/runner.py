@@ -110,9 +110,13 @@ def run_setting(base: TrainConfig, setting: plan_lib.Setting, runs_dir: str,
                 checkpoint: str = "latest") -> dict:
   """Searches (or resumes) one setting, evaluates its ``checkpoint``
   ("latest" or "best": the best on the selection split, which needs
-  ``eval_every``), returns its row."""
+  ``eval_every``), returns its row.
+
+  Raises:
+    train_lib.Stopped: a signal stopped the search (nothing is evaluated).
+  """
   config = plan_lib.setting_config(base, setting, runs_dir)
-  train_lib.run(config)
+  train_lib.run_to_end(config)
   evaluation = _evaluation(config, num_samples, backbone, backbone_weights,
                            checkpoint)
   return row(setting, config, evaluation, checkpoint)

@@ -282,7 +282,7 @@ def run_tuning(plan: Sequence[Tuple[Pilot, plan_lib.Setting]], runs_dir: str,
       continue
     logging.info("tuning: run %d/%d: %s %s", i + 1, len(plan), pilot.name,
                  setting.name)
-    train_lib.run(config)
+    train_lib.run_to_end(config)
     rows = merge_rows(results_json, rows_of(
         pilot, setting, config, evaluate_run(config, eval_seed, bn_batches)))
     if after_each:

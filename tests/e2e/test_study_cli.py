@@ -1,6 +1,7 @@
 """End-to-end tests of ``python -m slt_tf.study`` (real subprocesses, real files)."""
 
 import os
+import signal
 
 import tensorflow as tf
 
@@ -99,6 +100,34 @@ class StudyCommandTest(tf.test.TestCase):
     self.assertEqual(
         strict_json(os.path.join(results, "cpu_reproduction.json")),
         [r for r in rows if r is not stale])
+
+  def testSigterm_StopsThePlanWithNoRowForTheHalfDoneRun(self):
+    """A study stopped mid-run exits as the search does (128 + SIGTERM),
+    evaluates nothing and starts no further run; its rows would otherwise
+    hold a half-done run, which a later session would take as finished."""
+    base = self.get_temp_dir()
+    results = os.path.join(base, "results")
+    process = testutil.start_module(
+        "slt_tf.study", "--flagfile=configs/study_cpu.cfg",
+        f"--study_dir={base}/study", f"--results_dir={results}",
+        f"--results_md={base}/RESULTS.md", "--width=4", "--batch_size=8",
+        "--train_steps=100000", "--log_every=1", "--eval_samples=40",
+        "--max_real_images=128", "--ticket_keep_ratios=0.1,0.5",
+        "--baselines=", "--seeds=0", f"--data_dir={testutil.data_dir()}",
+        f"--cache_dir={testutil.shared_dir('cache')}")
+    lines = []
+    for line in process.stderr:  # Wait until the first search is stepping.
+      lines.append(line)
+      if "step 4/100000" in line:
+        break
+    process.send_signal(signal.SIGTERM)
+    _, rest = process.communicate(timeout=300)
+    log = "".join(lines) + rest
+    self.assertEqual(process.returncode, 128 + signal.SIGTERM, log[-2000:])
+    self.assertIn("stopped by SIGTERM", log)
+    self.assertNotIn("study: run 2/2", log)
+    self.assertEqual(strict_json(os.path.join(results,
+                                              "cpu_reproduction.json")), [])
 
   def testBadFlags_OneLineErrors(self):
     for flag, expected in (("--seeds=a", "^error: --seeds"),
