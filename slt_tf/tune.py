@@ -98,7 +98,9 @@ def main(argv):
   fileio.write_atomic(os.path.join(_TUNE_DIR.value, f"flags.{index}of{count}"
                                    ".txt"),
                       flags.FLAGS.flags_into_string().encode())
-  command = " ".join(["python -m slt_tf.tune"] + sys.argv[1:])
+  # The whole tuning's command: a shard's --shard is not part of it.
+  command = " ".join(["python -m slt_tf.tune"] + [
+      a for a in sys.argv[1:] if not a.startswith("--shard")])
   write = lambda rows: tuning.write_table(rows, _RESULTS_MD.value, command,
                                           base)
   with errors.exit_on_error(plain=(FloatingPointError,)):

@@ -129,7 +129,9 @@ def main(argv):
   os.makedirs(runs_dir, exist_ok=True)
   fileio.write_atomic(os.path.join(_STUDY_DIR.value, "flags.txt"),
                       flags.FLAGS.flags_into_string().encode())
-  command = " ".join(["python -m slt_tf.study"] + sys.argv[1:])
+  # The whole study's command: a shard's --shard is not part of it.
+  command = " ".join(["python -m slt_tf.study"] + [
+      a for a in sys.argv[1:] if not a.startswith("--shard")])
   with errors.exit_on_error(plain=(FloatingPointError,)):
     results_json = _results_json_path(_RESULTS_DIR.value)
 
