@@ -394,18 +394,13 @@ class TrainConfig:
     return json.dumps(self.identity(), sort_keys=True)
 
 
-def outcome_mismatch(stored: dict, config: TrainConfig) -> list:
-  """Fields (``ticket.NAME`` for the ticket's) where ``stored`` (an
-  ``outcome()`` written earlier) and ``config`` differ, as "name: old -> new".
-
-  A field absent from ``stored`` compares as its default, so that a field
-  added to the configuration since (whose default keeps the old behaviour)
-  leaves stored results valid, while a changed default does not (the stored
-  value is explicit). Fields no longer in the configuration are ignored.
-  """
-  defaults = TrainConfig(workdir="-").outcome()
+def _mismatch(stored: dict, current: dict, defaults: dict) -> list:
+  """Fields of ``current`` whose value in ``stored`` differs, as
+  "name: old -> new"; a group of fields (the ticket's) compares field by
+  field as ``group.name``. A field absent from ``stored`` compares as its
+  value in ``defaults``; fields only in ``stored`` are ignored."""
   differences = []
-  for name, value in config.outcome().items():
+  for name, value in current.items():
     if isinstance(value, dict):
       old_group = stored.get(name) or {}
       pairs = [(f"{name}.{key}", old_group.get(key, defaults[name][key]), v)
@@ -417,21 +412,30 @@ def outcome_mismatch(stored: dict, config: TrainConfig) -> list:
   return differences
 
 
-def identity_mismatch(stored: dict, config: TrainConfig) -> list:
-  """Names (with stored and new values) of identity fields that differ.
+def outcome_mismatch(stored: dict, config: TrainConfig) -> list:
+  """Fields (``ticket.NAME`` for the ticket's) where ``stored`` (an
+  ``outcome()`` written earlier) and ``config`` differ, as "name: old -> new".
 
-  ``stored`` is the parsed ``config.json`` of an existing workdir. Fields absent
-  from it compare as their defaults.
+  A field absent from ``stored`` compares as its default, so that a field
+  added to the configuration since (whose default keeps the old behaviour)
+  leaves stored results valid, while a changed default does not (the stored
+  value is explicit). Fields no longer in the configuration are ignored.
   """
-  defaults = json.loads(TrainConfig(workdir="-").to_json())
+  return _mismatch(stored, config.outcome(),
+                   TrainConfig(workdir="-").outcome())
+
+
+def identity_mismatch(stored: dict, config: TrainConfig) -> list:
+  """Identity fields (``ticket.NAME`` for the ticket's) where ``stored``, the
+  parsed ``config.json`` of an existing workdir, and ``config`` differ, as
+  "name: old -> new".
+
+  Fields absent from ``stored`` compare as what a ``config.json`` of before
+  the field meant: ``_OLD_DEFAULTS``, else the default.
+  """
   stored = dict(_OLD_DEFAULTS, **stored)
   if stored.get("method") is None:  # Written before methods existed.
     stored = dict(stored, method=methods.default_for_mode(
         stored.get("ticket", {}).get("mode", "ticket")))
-  current = config.identity()
-  differences = []
-  for name in IDENTITY_FIELDS:
-    old = stored.get(name, defaults[name])
-    if old != current[name]:
-      differences.append(f"{name}: {old!r} -> {current[name]!r}")
-  return differences
+  return _mismatch(stored, config.identity(),
+                   TrainConfig(workdir="-").identity())

@@ -1,5 +1,6 @@
 """Atomic file writing: outputs are complete or absent, never half-written."""
 
+import contextlib
 import errno
 import fcntl
 import io
@@ -7,7 +8,6 @@ import json
 import math
 import os
 import re
-import contextlib
 import tempfile
 from typing import Callable, Iterable, Iterator, List, Optional
 

@@ -6,7 +6,6 @@ The flags are the fields of ``TrainConfig`` (``slt_tf.config_flags``; run
 with ``--helpfull`` for the list); the work is ``slt_tf.train_lib.run``.
 """
 
-import signal
 import sys
 
 from absl import app
@@ -29,9 +28,8 @@ def main(argv):
     config = config_flags.config()
   with errors.exit_on_error(plain=(FloatingPointError,
                                    distribution.WorkerLost)):
-    result = train_lib.run(config, flags.FLAGS.flags_into_string())
-  if result.get("stopped_by"):  # Checkpointed; exit as the signal asked.
-    sys.exit(128 + signal.Signals[result["stopped_by"]].value)
+    # A signal leaves a checkpoint and exits with 128 + its number.
+    train_lib.run_to_end(config, flags.FLAGS.flags_into_string())
 
 
 if __name__ == "__main__":

@@ -41,10 +41,11 @@ class Stopped(SystemExit):
     self.signal_name = signal_name
 
 
-def run_to_end(config: TrainConfig) -> dict:
-  """``run``, for a plan of runs: raises ``Stopped`` when a signal ended the
-  search before ``config.train_steps``."""
-  result = run(config)
+def run_to_end(config: TrainConfig, flags_text: str = "") -> dict:
+  """``run`` that raises ``Stopped`` when a signal ended the search before
+  ``config.train_steps``: a plan of runs stops with it, a single search
+  exits with its status."""
+  result = run(config, flags_text)
   if result.get("stopped_by"):
     raise Stopped(result["stopped_by"])
   return result

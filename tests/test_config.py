@@ -1,9 +1,11 @@
 """TrainConfig: methods and modes, older configs, errors that name the flag."""
 
 import dataclasses
+import json
 
 import tensorflow as tf
 
+from slt_tf.config import identity_mismatch
 from slt_tf.config import outcome_mismatch
 from slt_tf.config import TrainConfig
 from slt_tf.generators import TicketOptions
@@ -65,6 +67,26 @@ class ConfigTest(tf.test.TestCase):
         ["ama_init: 'zeros' -> 'uniform'"])
     stored["beta1"] = 0.9  # As if the default had been 0.9 when stored.
     self.assertEqual(outcome_mismatch(stored, base), ["beta1: 0.9 -> 0.5"])
+
+  def testIdentityMismatch_NamesChangedFieldsAndReadsOldConfigs(self):
+    """An older config.json lacks channels (it meant 3), method (the mode's)
+    and later ticket fields (their defaults); steps and rates may change."""
+    base = TrainConfig(workdir="a", method="dense", channels=1)
+    stored = json.loads(base.to_json())
+    self.assertEqual(identity_mismatch(stored, dataclasses.replace(
+        base, train_steps=9, learning_rate=1e-3)), [])
+    self.assertEqual(identity_mismatch(stored, dataclasses.replace(
+        base, width=64, batch_size=8)),
+        ["width: None -> 64", "batch_size: 64 -> 8"])
+    old = dict(stored, method=None, ticket=dict(stored["ticket"]))
+    del old["channels"]
+    del old["ticket"]["seed"]
+    self.assertEqual(identity_mismatch(old, base), ["channels: 3 -> 1"])
+    self.assertEqual(identity_mismatch(old, dataclasses.replace(
+        base, channels=3)), [])
+    ticket = TrainConfig(workdir="a", channels=3)
+    self.assertEqual(identity_mismatch(old, ticket), [
+        "method: 'dense' -> 'ticket'", "ticket.mode: 'dense' -> 'ticket'"])
 
   def testBadCombinations_NameTheFlag(self):
     with self.assertRaisesRegex(ValueError, "^method must be one of"):

@@ -17,6 +17,10 @@ class PlanTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, "^baselines must be"):
       plan_lib.study_plan([0.1], ["finetune"], 0.1, [0])
 
+  def testSettingGroup_IsTheNameWithoutTheSeed(self):
+    setting = plan_lib.Setting("ticket", 0.05, 2)
+    self.assertEqual(setting.group, "ticket_k0.05")
+    self.assertEqual(setting.name, "ticket_k0.05_s2")
 
   def testSweepPlan_TicketsThenDenseWithOneSeed(self):
     self.assertEqual([s.name for s in plan_lib.sweep_plan([0.1, 0.5], True, 3)],

@@ -141,8 +141,8 @@ def main(argv):
     def current(r):
       setting = planned.get(key(r))
       return setting is not None and runner.row_matches(
-          r, setting, plan_lib.setting_config(
-              method_bases.get(setting.method, base), setting, runs_dir),
+          r, setting, plan_lib.setting_config(base, setting, runs_dir,
+                                              method_bases),
           _REPORT_CHECKPOINT.value)
 
     def write(rows):

@@ -7,7 +7,7 @@ every baseline, for several seeds); ``sweep_plan`` is its preset for
 
 import dataclasses
 import os
-from typing import List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from slt_tf.config import TrainConfig
 from slt_tf import methods
@@ -25,8 +25,13 @@ class Setting:
   seed: int
 
   @property
+  def group(self) -> str:
+    """The name shared by every seed of this method and keep ratio."""
+    return f"{self.method}_k{self.keep_ratio:g}"
+
+  @property
   def name(self) -> str:
-    return f"{self.method}_k{self.keep_ratio:g}_s{self.seed}"
+    return f"{self.group}_s{self.seed}"
 
 
 def parse_keep_ratios(texts: Sequence[str], flag: str) -> List[float]:
@@ -66,9 +71,12 @@ def study_plan(keep_ratios: Sequence[float], baselines: Sequence[str],
   return result
 
 
-def setting_config(base: TrainConfig, setting: Setting, runs_dir: str
+def setting_config(base: TrainConfig, setting: Setting, runs_dir: str,
+                   method_bases: Optional[Dict[str, TrainConfig]] = None
                    ) -> TrainConfig:
-  """``base`` with the setting's method, keep ratio, seed and workdir."""
+  """``base`` (or the setting's method's own one in ``method_bases``, its
+  tuned flags) with the setting's method, keep ratio, seed and workdir."""
+  base = (method_bases or {}).get(setting.method, base)
   ticket = dataclasses.replace(base.ticket, seed=setting.seed,
                                keep_ratio=setting.keep_ratio,
                                mode=methods.get(setting.method).layer_mode)

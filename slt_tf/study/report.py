@@ -15,7 +15,7 @@ from slt_tf.evaluation import evaluator as evaluator_lib
 from slt_tf import fileio
 from slt_tf import methods
 from slt_tf.study import figures
-from slt_tf.study.plan import UNMASKED
+from slt_tf.study.plan import Setting, UNMASKED
 from slt_tf.study import runner
 from slt_tf.study.runner import METRICS
 from slt_tf.study import tuning
@@ -92,8 +92,8 @@ def targets(entries: Sequence[dict], keep: float = 0.1) -> List[dict]:
   return result
 
 
-def _run_name(row: dict) -> str:
-  return f"{row['method']}_k{row['keep_ratio']:g}_s{row['seed']}"
+def _setting(row: dict) -> Setting:
+  return Setting(row["method"], row["keep_ratio"], row["seed"])
 
 
 def write_report(base: TrainConfig, rows: List[dict], results_json: str,
@@ -122,7 +122,7 @@ def write_report(base: TrainConfig, rows: List[dict], results_json: str,
     else:
       continue
     curves.setdefault(label, []).append(figures.run_curves(
-        r["run"], os.path.join(curves_dir, f"{_run_name(r)}.json")))
+        r["run"], os.path.join(curves_dir, f"{_setting(r).name}.json")))
   loss_plot = os.path.join(results_dir, "loss_curves.png")
   figures.plot_loss_curves(curves, loss_plot)
 
@@ -138,9 +138,8 @@ def write_report(base: TrainConfig, rows: List[dict], results_json: str,
     headline = r["method"] == "ticket" and r["keep_ratio"] == 0.1
     if r["seed"] != first_seed and not headline:
       continue
-    name = f"{r['method']}_k{r['keep_ratio']:g}.png"
-    if r["seed"] != first_seed:
-      name = f"{r['method']}_k{r['keep_ratio']:g}_s{r['seed']}.png"
+    setting = _setting(r)
+    name = (setting.group if r["seed"] == first_seed else setting.name) + ".png"
     source = figures.latest_sample_grid(r["run"])
     if source:
       figures.copy_atomic(source, os.path.join(grids_dir, name))

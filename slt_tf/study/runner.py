@@ -159,16 +159,15 @@ def run_plan(base: TrainConfig, plan: Sequence[plan_lib.Setting],
                      "search keeps a best checkpoint only with it)")
   rows = []
   for i, setting in enumerate(plan):
-    own = method_bases.get(setting.method, base)
-    done = stored_row(stored, setting,
-                      plan_lib.setting_config(own, setting, runs_dir),
-                      checkpoint)
+    done = stored_row(stored, setting, plan_lib.setting_config(
+        base, setting, runs_dir, method_bases), checkpoint)
     if done is not None:
       logging.info("study: run %d/%d: %s: stored, skipped", i + 1, len(plan),
                    setting.name)
       rows.append(done)
       continue
     logging.info("study: run %d/%d: %s", i + 1, len(plan), setting.name)
+    own = method_bases.get(setting.method, base)
     rows.append(dict(run_setting(own, setting, runs_dir, own.eval_samples,
                                  own.eval_backbone, own.eval_backbone_weights,
                                  checkpoint),
