@@ -1,9 +1,9 @@
 r"""How much a run's FID moves with what the measurement draws, not the run.
 
   python bench/fid_noise.py --workdir=RUN [--workdir=RUN2 ...] [--seeds=5] \
-      [--eval_samples=500] [--bn_batches=20]
+      [--eval_samples=500] [--bn_batches=20] [--checkpoint=best]
 
-For each run's last checkpoint, the FID on both held-out splits (the selection
+For each run's checkpoint (the latest, or the best on the selection split), the FID on both held-out splits (the selection
 and the report split: two disjoint sets of real images) with ``--seeds``
 different sets of evaluation latents. Prints one JSON line per run: the FIDs,
 the standard deviation over latent seeds within each split (the generated
@@ -30,15 +30,21 @@ _WORKDIRS = flags.DEFINE_multi_string("workdir", None, "Runs to measure.")
 _SEEDS = flags.DEFINE_integer("seeds", 5, "Evaluation latent seeds per split.")
 _N = flags.DEFINE_integer("eval_samples", 500, "N (capped at the split).")
 _BN = flags.DEFINE_integer("bn_batches", 0, "Batch-norm re-estimation batches.")
+_CHECKPOINT = flags.DEFINE_string(
+    "checkpoint", "latest", "'latest', 'best' (kept by --eval_every during "
+    "the search) or a checkpoint prefix: the one the study reports.")
 
 
-def measure(workdir: str, seeds: int, n: int, bn_batches: int) -> dict:
-  """FIDs of the run's last checkpoint per split and latent seed."""
+def measure(workdir: str, seeds: int, n: int, bn_batches: int,
+            checkpoint: str = "latest") -> dict:
+  """FIDs of one checkpoint of the run per split and latent seed."""
   config = workdir_lib.read_config(workdir)
-  generator = workdir_lib.restore_generator(config)
+  path = workdir_lib.resolve_checkpoint(workdir, checkpoint)
+  generator = workdir_lib.restore_generator(config, path)
   splits = datasets.held_out_splits(config.dataset, config.data_dir,
                                     config.holdout)
-  result = {"workdir": workdir, "n": None, "bn_batches": bn_batches}
+  result = {"workdir": workdir, "checkpoint": path, "n": None,
+            "bn_batches": bn_batches}
   for role, split in (("selection", splits.selection),
                       ("report", splits.report)):
     fids = []
@@ -64,8 +70,9 @@ def main(argv):
     raise app.UsageError("--workdir is required")
   machine = runtime.describe()
   for workdir in _WORKDIRS.value:
-    print(json.dumps({**measure(workdir, _SEEDS.value, _N.value, _BN.value),
-                      "machine": machine}), flush=True)
+    row = measure(workdir, _SEEDS.value, _N.value, _BN.value,
+                  _CHECKPOINT.value)
+    print(json.dumps({**row, "machine": machine}), flush=True)
 
 
 if __name__ == "__main__":

@@ -158,6 +158,9 @@ class BenchTest(tf.test.TestCase, parameterized.TestCase):
                      ("test[:50%]", "test[50%:]"))
     self.assertLen(report["report"]["fids"], 2)
     self.assertNotEqual(*report["report"]["fids"])
+    from slt_tf import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+    self.assertEqual(report["checkpoint"],
+                     workdir_lib.resolve_checkpoint(workdir, "latest"))
     # Seed 0 on the report split is what evaluate reports.
     from slt_tf.evaluation import evaluator as evaluator_lib  # pylint: disable=g-import-not-at-top
     plain = evaluator_lib.evaluate_workdir(workdir, num_samples=20,

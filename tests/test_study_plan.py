@@ -17,6 +17,21 @@ class PlanTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, "^baselines must be"):
       plan_lib.study_plan([0.1], ["finetune"], 0.1, [0])
 
+  def testExtraSeeds_OnlyForTheNamedGroupsAfterTheOthers(self):
+    plan = plan_lib.study_plan([0.1, 0.5], ["dense", "random_mask"], 0.1,
+                              [0, 1], [3, 4], ["ticket_k0.1", "dense_k1"])
+    self.assertLen(plan, 12)
+    self.assertEqual([s.name for s in plan[8:]],
+                     ["ticket_k0.1_s3", "dense_k1_s3", "ticket_k0.1_s4",
+                      "dense_k1_s4"])
+    for extra, groups, expected in (
+        ([3], ["ticket_k0.3"], "^extra_seed_groups must be among"),
+        ([1], ["dense_k1"], "^extra_seeds must not repeat"),
+        ([3], [], "^extra_seeds and extra_seed_groups go together"),
+        ([], ["dense_k1"], "^extra_seeds and extra_seed_groups go together")):
+      with self.assertRaisesRegex(ValueError, expected):
+        plan_lib.study_plan([0.1, 0.5], ["dense"], 0.1, [0, 1], extra, groups)
+
   def testSettingGroup_IsTheNameWithoutTheSeed(self):
     setting = plan_lib.Setting("ticket", 0.05, 2)
     self.assertEqual(setting.group, "ticket_k0.05")

@@ -63,6 +63,12 @@ _BASELINE_KEEP_RATIO = flags.DEFINE_float(
     "baseline_keep_ratio", 0.1, "Keep ratio of the masked baselines "
     "(random_mask, adversarial_ticket).")
 _SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds of every setting.")
+_EXTRA_SEEDS = flags.DEFINE_list(
+    "extra_seeds", [], "More seeds, for the settings in --extra_seed_groups "
+    "only (where the spread across seeds is large).")
+_EXTRA_SEED_GROUPS = flags.DEFINE_list(
+    "extra_seed_groups", [], "The settings that get --extra_seeds, named "
+    "METHOD_kKEEP as in the runs' names: ticket_k0.1,dense_k1.")
 _REPORT_CHECKPOINT = flags.DEFINE_enum(
     "report_checkpoint", "latest", ["latest", "best"], "The checkpoint of each "
     "run that is reported: the last, or the best on the selection split "
@@ -84,6 +90,19 @@ def _results_json_path(results_dir: str) -> str:
                                              "cpu_reproduction.json")
 
 
+def _integers(flag) -> list:
+  """A list flag's integers.
+
+  Raises:
+    ValueError: starting with the flag's name.
+  """
+  try:
+    return [int(v) for v in flag.value]
+  except ValueError:
+    raise ValueError(f"{flag.name} must be integers, got {flag.value}"
+                     ) from None
+
+
 def main(argv):
   if len(argv) > 1:
     sys.exit(f"error: unexpected arguments {argv[1:]}")
@@ -92,14 +111,13 @@ def main(argv):
                                               "ticket_keep_ratios")
     masking.validate_keep_ratio(_BASELINE_KEEP_RATIO.value,
                                 "baseline_keep_ratio")
-    try:
-      seeds = [int(s) for s in _SEEDS.value]
-    except ValueError:
-      raise ValueError(f"seeds must be integers, got {_SEEDS.value}") from None
+    seeds = _integers(_SEEDS)
     if not seeds:
       raise ValueError("seeds is empty")
     plan = plan_lib.study_plan(keep_ratios, _BASELINES.value,
-                              _BASELINE_KEEP_RATIO.value, seeds)
+                              _BASELINE_KEEP_RATIO.value, seeds,
+                              _integers(_EXTRA_SEEDS),
+                              _EXTRA_SEED_GROUPS.value)
     if not plan:
       raise ValueError("ticket_keep_ratios and baselines are empty: nothing "
                        "to run")

@@ -49,25 +49,43 @@ def parse_keep_ratios(texts: Sequence[str], flag: str) -> List[float]:
 
 
 def study_plan(keep_ratios: Sequence[float], baselines: Sequence[str],
-             baseline_keep_ratio: float, seeds: Sequence[int]
-             ) -> List[Setting]:
+             baseline_keep_ratio: float, seeds: Sequence[int],
+             extra_seeds: Sequence[int] = (),
+             extra_seed_groups: Sequence[str] = ()) -> List[Setting]:
   """Tickets at each keep ratio, then each baseline, for every seed.
 
   Seeds are the outer loop, so that a study stopped early holds complete
-  comparisons for its first seeds.
+  comparisons for its first seeds. ``extra_seeds`` then run for the settings
+  named in ``extra_seed_groups`` only (by ``Setting.group``, "ticket_k0.1"):
+  more seeds where the spread across seeds is large, without running every
+  setting again.
 
   Raises:
-    ValueError: starting with "baselines", for an unknown or unusable method.
+    ValueError: starting with "baselines", for an unknown or unusable method;
+      with "extra_seed_groups" or "extra_seeds", for a group not in the plan,
+      a seed already planned, or one of the two given without the other.
   """
   for name in baselines:
     if name not in methods.METHODS or name in ("ticket", "finetune"):
       raise ValueError(f"baselines must be among {methods.METHODS[1:-1]}, "
                        f"got {name!r}")
-  result = []
-  for seed in seeds:
-    result += [Setting("ticket", k, seed) for k in keep_ratios]
-    result += [Setting(b, 1.0 if b in UNMASKED else baseline_keep_ratio,
-                       seed) for b in baselines]
+  def one_seed(seed):
+    return ([Setting("ticket", k, seed) for k in keep_ratios]
+            + [Setting(b, 1.0 if b in UNMASKED else baseline_keep_ratio, seed)
+               for b in baselines])
+  result = [s for seed in seeds for s in one_seed(seed)]
+  if bool(extra_seeds) != bool(extra_seed_groups):
+    raise ValueError("extra_seeds and extra_seed_groups go together, got "
+                     f"{list(extra_seeds)} and {list(extra_seed_groups)}")
+  groups = [s.group for s in one_seed(0)]
+  for group in extra_seed_groups:
+    if group not in groups:
+      raise ValueError(f"extra_seed_groups must be among {groups}, got "
+                       f"{group!r}")
+  for seed in extra_seeds:
+    if seed in seeds:
+      raise ValueError(f"extra_seeds must not repeat --seeds, got {seed}")
+    result += [s for s in one_seed(seed) if s.group in extra_seed_groups]
   return result
 
 
