@@ -42,7 +42,8 @@ def search_command(workdir: str, steps: int, cache_dir, data_dir) -> list:
              "--flagfile=configs/demo.cfg", f"--workdir={workdir}",
              "--width=4", "--grid_size=4", "--max_real_images=256",
              "--batch_size=8", f"--train_steps={steps}", "--log_every=1",
-             "--sample_every=3", "--checkpoint_every=2", "--keep_checkpoints=2"]
+             "--sample_every=3", "--checkpoint_every=2", "--keep_checkpoints=2",
+             "--eval_every=0"]
   if cache_dir:
     command.append(f"--cache_dir={cache_dir}")
   if data_dir:

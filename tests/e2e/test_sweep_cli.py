@@ -17,6 +17,7 @@ class SweepTest(tf.test.TestCase):
         "slt_tf.sweep", "--flagfile=configs/demo.cfg",
         f"--sweep_dir={sweep_dir}", "--keep_ratios=0.1,0.5", "--width=4",
         "--train_steps=2", "--eval_samples=40", "--batch_size=8",
+        "--eval_every=0", "--eval_bn_batches=0",
         "--max_real_images=128", f"--data_dir={testutil.data_dir()}",
         f"--cache_dir={testutil.shared_dir('cache')}")
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])

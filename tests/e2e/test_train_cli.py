@@ -22,10 +22,12 @@ def run_train(*args, cwd=REPO):
 
 
 def tiny_flags(workdir, *extra):
-  """The demo flagfile shrunk to seconds: width 4, 256 real images, batch 8."""
+  """The demo flagfile shrunk to seconds: width 4, 256 real images, batch 8,
+  no evaluations during the search."""
   return ("--flagfile=configs/demo.cfg", f"--workdir={workdir}", "--width=4",
           "--grid_size=6", "--max_real_images=256", "--batch_size=8",
           "--log_every=2", "--sample_every=2", "--checkpoint_every=2",
+          "--eval_every=0", "--eval_bn_batches=0",
           f"--data_dir={testutil.data_dir()}",
           f"--cache_dir={testutil.shared_dir('cache')}", *extra)
 

@@ -18,6 +18,7 @@ class TuneCliTest(tf.test.TestCase):
         f"--results_json={tune_dir}/tuning.json",
         f"--results_md={tune_dir}/tuning.md", "--width=4", "--train_steps=2",
         "--checkpoint_every=1", "--eval_every=1", "--eval_samples=20",
+        "--eval_bn_batches=0",
         "--batch_size=8", "--max_real_images=128", "--tune_bn_batches=2",
         "--seeds=0", "--pilot=shared",
         "--pilot=fast --learning_rate=1e-2 --only=ticket",
