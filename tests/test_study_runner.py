@@ -27,7 +27,8 @@ class RunnerTest(tf.test.TestCase):
   def testBestCheckpointWithBn_ReportSplitRowAndReuse(self):
     setting = plan_lib.Setting("ticket", 0.1, 0)
     base = dataclasses.replace(self.base, eval_bn_batches=2)
-    row = runner.run_setting(base, setting, self.runs, 20, checkpoint="best")
+    config = plan_lib.setting_config(base, setting, self.runs)
+    row = runner.run_setting(config, setting, checkpoint="best")
     workdir = os.path.join(self.runs, setting.name)
     best = testutil.strict_json(workdir_lib.best_record_path(workdir))
     self.assertEqual((row["checkpoint"], row["bn_batches"], row["split"]),
@@ -36,10 +37,11 @@ class RunnerTest(tf.test.TestCase):
     path = os.path.join(workdir, "eval",
                         f"step_{best['step']:07d}_bn_test_50pctto.json")
     stamp = os.path.getmtime(path)
-    last = runner.run_setting(self.base, setting, self.runs, 20)
+    last = runner.run_setting(
+        plan_lib.setting_config(self.base, setting, self.runs), setting)
     self.assertEqual((last["checkpoint"], last["bn_batches"], last["steps"]),
                      ("last", 0, 3))
-    again = runner.run_setting(base, setting, self.runs, 20, checkpoint="best")
+    again = runner.run_setting(config, setting, checkpoint="best")
     self.assertEqual(again, row)
     self.assertEqual(os.path.getmtime(path), stamp)  # Reused, not redone.
 

@@ -104,21 +104,25 @@ def row_matches(row: dict, setting: plan_lib.Setting, config: TrainConfig,
           and not config_lib.outcome_mismatch(row["config"], config))
 
 
-def run_setting(base: TrainConfig, setting: plan_lib.Setting, runs_dir: str,
-                num_samples: int, backbone: str = "auto",
-                backbone_weights: Optional[str] = None,
+def run_setting(config: TrainConfig, setting: plan_lib.Setting,
                 checkpoint: str = "latest") -> dict:
   """Searches (or resumes) one setting, evaluates its ``checkpoint``
   ("latest" or "best": the best on the selection split, which needs
   ``eval_every``), returns its row.
 
+  Args:
+    config: the setting's configuration (``plan.setting_config``); its
+      ``eval_samples``, ``eval_backbone`` and ``eval_backbone_weights`` are
+      the reported evaluation's too.
+    setting: the setting it was built for, named in the row.
+    checkpoint: "latest" or "best".
+
   Raises:
     train_lib.Stopped: a signal stopped the search (nothing is evaluated).
   """
-  config = plan_lib.setting_config(base, setting, runs_dir)
   train_lib.run_to_end(config)
-  evaluation = _evaluation(config, num_samples, backbone, backbone_weights,
-                           checkpoint)
+  evaluation = _evaluation(config, config.eval_samples, config.eval_backbone,
+                           config.eval_backbone_weights, checkpoint)
   return row(setting, config, evaluation, checkpoint)
 
 
@@ -159,18 +163,15 @@ def run_plan(base: TrainConfig, plan: Sequence[plan_lib.Setting],
                      "search keeps a best checkpoint only with it)")
   rows = []
   for i, setting in enumerate(plan):
-    done = stored_row(stored, setting, plan_lib.setting_config(
-        base, setting, runs_dir, method_bases), checkpoint)
+    config = plan_lib.setting_config(base, setting, runs_dir, method_bases)
+    done = stored_row(stored, setting, config, checkpoint)
     if done is not None:
       logging.info("study: run %d/%d: %s: stored, skipped", i + 1, len(plan),
                    setting.name)
       rows.append(done)
       continue
     logging.info("study: run %d/%d: %s", i + 1, len(plan), setting.name)
-    own = method_bases.get(setting.method, base)
-    rows.append(dict(run_setting(own, setting, runs_dir, own.eval_samples,
-                                 own.eval_backbone, own.eval_backbone_weights,
-                                 checkpoint),
+    rows.append(dict(run_setting(config, setting, checkpoint),
                      flags=method_flags.get(setting.method, "")))
     if after_each:
       after_each(rows)
