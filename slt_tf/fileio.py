@@ -64,7 +64,8 @@ def locked(path: str) -> Iterator[None]:
 
 def merge_json_rows(path: str, new_rows: Iterable[dict],
                     key: Callable[[dict], tuple],
-                    keep: Optional[Callable[[dict], bool]] = None
+                    keep: Optional[Callable[[dict], bool]] = None,
+                    then: Optional[Callable[[List[dict]], None]] = None
                     ) -> List[dict]:
   """Merges ``new_rows`` into the JSON list of rows in ``path``, under an
   exclusive lock, and returns all of them.
@@ -73,6 +74,11 @@ def merge_json_rows(path: str, new_rows: Iterable[dict],
   the stored row of the same ``key`` in place, others are appended, and no
   process's rows are lost. Stored rows for which ``keep`` is false (rows of
   settings no longer planned) are dropped.
+
+  Args:
+    then: called with all rows before the lock is released. What it writes
+      from them (a report) is then never overwritten by a process that
+      merged earlier and so holds fewer rows.
   """
   with locked(path):
     rows = []
@@ -89,6 +95,8 @@ def merge_json_rows(path: str, new_rows: Iterable[dict],
         index[key(r)] = len(rows)
         rows.append(r)
     write_json(path, rows)
+    if then is not None:
+      then(rows)
     return rows
 
 

@@ -1,5 +1,6 @@
 """Atomic writes and the shared rows file of sharded studies and pilots."""
 
+import fcntl
 import json
 import os
 import subprocess
@@ -45,6 +46,25 @@ class FileioTest(tf.test.TestCase):
     kept = fileio.merge_json_rows(path, [], key, keep=lambda r: r["m"] != "b")
     self.assertEqual([r["m"] for r in kept], ["a", "c"])
     self.assertEqual(testutil.strict_json(path), kept)
+
+  def testMergeRowsThen_RunsOnAllRowsWhileTheFileIsLocked(self):
+    """A shard's report is written inside its merge's turn: written after
+    the lock, a shard that merged earlier could overwrite the report of one
+    that merged later (seen: a study report one row short)."""
+    path = os.path.join(self.get_temp_dir(), "rows.json")
+    key = lambda r: (r["m"],)
+    fileio.merge_json_rows(path, [{"m": "a"}], key)
+    seen = []
+
+    def then(rows):
+      with open(path + ".lock", "a") as other:  # Another turn, as a shard.
+        with self.assertRaises(BlockingIOError):
+          fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+      seen.append([r["m"] for r in rows])
+
+    rows = fileio.merge_json_rows(path, [{"m": "b"}], key, then=then)
+    self.assertEqual(seen, [["a", "b"]])
+    self.assertEqual([r["m"] for r in rows], ["a", "b"])
 
   def testMergeRows_TwoProcessesAtOnceLoseNoRow(self):
     path = os.path.join(self.get_temp_dir(), "shared.json")

@@ -163,14 +163,16 @@ def main(argv):
                                               method_bases),
           _REPORT_CHECKPOINT.value)
 
-    def write(rows):
-      # Merged: other shards' rows stay; rows of settings no longer planned,
-      # or of other flags (an earlier study's), go.
-      rows = fileio.merge_json_rows(results_json, rows, key, keep=current)
+    def write_report(rows):
       if rows:
         report.write_report(base, rows, results_json, _RESULTS_DIR.value,
                             _RESULTS_MD.value, command, tuning_rows)
-      return rows
+
+    def write(rows):
+      # Merged: other shards' rows stay; rows of settings no longer planned,
+      # or of other flags (an earlier study's), go.
+      return fileio.merge_json_rows(results_json, rows, key, keep=current,
+                                    then=write_report)
     stored = write([])
     runner.run_plan(base, mine, runs_dir, after_each=write, stored=stored,
                     checkpoint=_REPORT_CHECKPOINT.value,

@@ -220,12 +220,14 @@ def _key(row: dict) -> tuple:
           row["variant"])
 
 
-def merge_rows(path: str, new_rows: Iterable[dict]) -> List[dict]:
+def merge_rows(path: str, new_rows: Iterable[dict],
+               then: Optional[Callable[[List[dict]], None]] = None
+               ) -> List[dict]:
   """Adds ``new_rows`` to the rows in ``path`` (``fileio.merge_json_rows``:
   locked, so the shards of one plan can share the file; a row replaces the
   one of the same pilot, method, keep ratio, seed and variant); returns all
-  rows."""
-  return fileio.merge_json_rows(path, new_rows, _key)
+  rows. ``then`` is called with them while the file is still locked."""
+  return fileio.merge_json_rows(path, new_rows, _key, then=then)
 
 
 def expected_variants(config: TrainConfig) -> Tuple[str, ...]:
@@ -270,7 +272,8 @@ def run_tuning(plan: Sequence[Tuple[Pilot, plan_lib.Setting]], runs_dir: str,
   (``stored_rows``) is skipped.
 
   Args:
-    after_each: called with all rows after every run.
+    after_each: called with all rows after every run, before another shard
+      can add its own (so the last table written holds every row).
   """
   rows = merge_rows(results_json, [])
   for i, (pilot, setting) in enumerate(plan):
@@ -284,9 +287,8 @@ def run_tuning(plan: Sequence[Tuple[Pilot, plan_lib.Setting]], runs_dir: str,
                  setting.name)
     train_lib.run_to_end(config)
     rows = merge_rows(results_json, rows_of(
-        pilot, setting, config, evaluate_run(config, eval_seed, bn_batches)))
-    if after_each:
-      after_each(rows)
+        pilot, setting, config, evaluate_run(config, eval_seed, bn_batches)),
+                      then=after_each)
   return rows
 
 

@@ -30,7 +30,7 @@ class StudyCommandTest(tf.test.TestCase):
     shards = [testutil.start_module("slt_tf.study", *args, f"--shard={i}/2")
               for i in range(2)]
     for shard in shards:
-      _, stderr = shard.communicate(timeout=900)
+      _, stderr = shard.communicate(timeout=1800)
       self.assertEqual(shard.returncode, 0, stderr[-3000:])
     rows = strict_json(os.path.join(results, "cpu_reproduction.json"))
     self.assertLen(rows, 2 * 6 + 1)
@@ -70,7 +70,7 @@ class StudyCommandTest(tf.test.TestCase):
     with open(report, "w") as f:
       f.write(marked)
     evals = sorted(os.listdir(os.path.join(rows[0]["run"], "eval")))
-    again = testutil.run_module("slt_tf.study", *args, timeout=900)
+    again = testutil.run_module("slt_tf.study", *args, timeout=1800)
     self.assertEqual(again.returncode, 0, again.stderr[-3000:])
     self.assertIn("Our discussion.", open(report).read())
     self.assertEqual(sorted(os.listdir(os.path.join(rows[0]["run"], "eval"))),
@@ -83,7 +83,7 @@ class StudyCommandTest(tf.test.TestCase):
     # the report keeps its grids and curves.
     os.rename(os.path.join(base, "study"), os.path.join(base, "gone"))
     curves = open(os.path.join(results, "loss_curves.png"), "rb").read()
-    fresh = testutil.run_module("slt_tf.study", *args, timeout=900)
+    fresh = testutil.run_module("slt_tf.study", *args, timeout=1800)
     self.assertEqual(fresh.returncode, 0, fresh.stderr[-3000:])
     self.assertEqual(os.listdir(os.path.join(base, "study", "runs")), [])
     self.assertEqual(
@@ -100,7 +100,7 @@ class StudyCommandTest(tf.test.TestCase):
                       [dict(r, config="0" * 16) if r is stale else r
                        for r in rows])
     other = testutil.run_module("slt_tf.study", *args, "--shard=1/2",
-                                timeout=900)
+                                timeout=1800)
     self.assertEqual(other.returncode, 0, other.stderr[-3000:])
     self.assertEqual(os.listdir(os.path.join(base, "study", "runs")), [])
     self.assertEqual(
