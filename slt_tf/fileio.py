@@ -8,17 +8,23 @@ import json
 import math
 import os
 import re
-import tempfile
+import secrets
 from typing import Callable, Iterable, Iterator, List, Optional
 
 import numpy as np
 
 
 def write_atomic(path: str, data: bytes) -> None:
-  """Writes bytes to ``path`` through a temporary file and a rename."""
+  """Writes bytes to ``path`` through a temporary file and a rename.
+
+  The file gets the permissions a plain ``open(path, "wb")`` would give (0666
+  less the umask): ``tempfile.mkstemp`` would leave every output 0600,
+  unreadable to the other users of a shared workdir or model directory.
+  """
   directory = os.path.dirname(os.path.abspath(path))
   os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+  tmp = os.path.join(directory, f".tmp-{secrets.token_hex(8)}")
+  fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
   try:
     with os.fdopen(fd, "wb") as f:
       f.write(data)

@@ -32,6 +32,22 @@ class FileioTest(tf.test.TestCase):
     self.assertEqual([n for n in os.listdir(os.path.dirname(path))
                       if n.startswith(".tmp-")], [])
 
+  def testWriteAtomic_PermissionsOfAPlainOpenUnderTheUmask(self):
+    directory = self.get_temp_dir()
+    for umask, expected in ((0o022, 0o644), (0o077, 0o600)):
+      old = os.umask(umask)
+      try:
+        path = os.path.join(directory, f"out_{umask:o}.json")
+        fileio.write_json(path, {"a": 1})
+        with open(os.path.join(directory, f"plain_{umask:o}"), "wb"):
+          pass
+      finally:
+        os.umask(old)
+      self.assertEqual(os.stat(path).st_mode & 0o777, expected)
+      self.assertEqual(
+          os.stat(os.path.join(directory, f"plain_{umask:o}")).st_mode
+          & 0o777, expected)
+
   def testMergeRows_ReplacesInPlaceAppendsAndDropsUnplanned(self):
     path = os.path.join(self.get_temp_dir(), "sub", "rows.json")
     key = lambda r: (r["m"], r["s"])
