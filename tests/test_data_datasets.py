@@ -154,8 +154,7 @@ class TfdsTest(tf.test.TestCase):
             "print(datasets.load(datasets.EMBEDDED, 32, 'test', sys.argv[1])"
             ".count)")
     procs = [testutil.start_python("-c", code, data_dir) for _ in range(2)]
-    for p in procs:
-      out, err = p.communicate(timeout=300)
+    for p, (out, err) in zip(procs, testutil.communicate_all(procs, 300)):
       self.assertEqual(p.returncode, 0, err[-2000:])
       self.assertEqual(out.split()[-1], "1000")
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 
 import numpy as np
 import tensorflow as tf
@@ -86,6 +87,35 @@ def start_python(*args, env=None, cwd=REPO):
   return subprocess.Popen([sys.executable, *args], cwd=cwd, env=full_env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True)
+
+
+def communicate_all(processes, timeout: float):
+  """``communicate`` with every process at once; returns their (stdout,
+  stderr) pairs in order.
+
+  Processes that take turns under a lock must all be drained together: read
+  one after the other, a later one can fill its pipe while it holds the lock,
+  and then the first never finishes.
+  """
+  results = [None] * len(processes)
+  errors = []
+
+  def drain(i):
+    try:
+      results[i] = processes[i].communicate(timeout=timeout)
+    except Exception as e:  # pylint: disable=broad-except
+      processes[i].kill()
+      errors.append(e)
+
+  threads = [threading.Thread(target=drain, args=(i,))
+             for i in range(len(processes))]
+  for t in threads:
+    t.start()
+  for t in threads:
+    t.join()
+  if errors:
+    raise errors[0]
+  return results
 
 
 def start_module(module: str, *args, env=None, cwd=REPO):

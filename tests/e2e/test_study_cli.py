@@ -29,8 +29,8 @@ class StudyCommandTest(tf.test.TestCase):
     # Two shards at once share the plan and the results file.
     shards = [testutil.start_module("slt_tf.study", *args, f"--shard={i}/2")
               for i in range(2)]
-    for shard in shards:
-      _, stderr = shard.communicate(timeout=1800)
+    for shard, (_, stderr) in zip(
+        shards, testutil.communicate_all(shards, timeout=1800)):
       self.assertEqual(shard.returncode, 0, stderr[-3000:])
     rows = strict_json(os.path.join(results, "cpu_reproduction.json"))
     self.assertLen(rows, 2 * 6 + 1)
