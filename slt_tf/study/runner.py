@@ -28,14 +28,15 @@ from slt_tf import train_lib
 METRICS = ("fid", "precision", "recall", "density", "coverage", "kid")
 
 
-def _evaluation(config: TrainConfig, num_samples: int, backbone: str,
-                backbone_weights: Optional[str], checkpoint: str = "latest"
-                ) -> dict:
+def _evaluation(config: TrainConfig, checkpoint: str = "latest") -> dict:
   """The report-split evaluation of the run's ``checkpoint`` ("latest" or
-  "best"), with ``config.eval_bn_batches`` (the stored one when it exists)."""
+  "best") with the config's evaluation settings (``eval_samples``,
+  ``eval_backbone``, its weights and ``eval_bn_batches``; reused when
+  stored)."""
   return evaluator_lib.evaluate_workdir(
-      config.workdir, checkpoint, reuse=True, num_samples=num_samples,
-      backbone=backbone, backbone_weights=backbone_weights,
+      config.workdir, checkpoint, reuse=True, num_samples=config.eval_samples,
+      backbone=config.eval_backbone,
+      backbone_weights=config.eval_backbone_weights,
       cache_dir=config.cache_dir, bn_batches=config.eval_bn_batches)
 
 
@@ -121,8 +122,7 @@ def run_setting(config: TrainConfig, setting: plan_lib.Setting,
     train_lib.Stopped: a signal stopped the search (nothing is evaluated).
   """
   train_lib.run_to_end(config)
-  evaluation = _evaluation(config, config.eval_samples, config.eval_backbone,
-                           config.eval_backbone_weights, checkpoint)
+  evaluation = _evaluation(config, checkpoint)
   return row(setting, config, evaluation, checkpoint)
 
 
