@@ -9,6 +9,7 @@ dataset or weight file.
 # First, before TensorFlow loads: importing slt_tf turns oneDNN on.
 import slt_tf  # pylint: disable=unused-import
 
+import dataclasses
 import time
 
 from absl import flags
@@ -35,10 +36,13 @@ _STEPS = flags.DEFINE_integer("steps", 10, "Timed steps.")
 _WARMUP = flags.DEFINE_integer("warmup", 2, "Untimed steps (tracing).")
 
 
-def build_step(workdir: str):
-  """(config, state, step, build seconds) from the flags; ``step`` is a
-  ``Step``."""
-  config = config_flags.config(workdir=workdir)
+def build_step(workdir: str, config=None):
+  """(config, state, step, build seconds) from the flags, or from ``config``
+  (whose ``workdir`` is replaced); ``step`` is a ``Step``."""
+  if config is None:
+    config = config_flags.config(workdir=workdir)
+  else:
+    config = dataclasses.replace(config, workdir=workdir)
   strategy = distribution.make_strategy(config)
   dim = features.build(config.features, config.resolution,
                        config.feature_weights,

@@ -2,7 +2,8 @@ r"""Time of one real search step (generator, features, moment matching, Adam).
 
   python bench/step_time.py --arch=sngan --resolution=32 --batch_size=64 \
       --method=ticket [--steps=10] [--features=vgg19_bn|classifier] \
-      [--width=128] [--feature_layers=1,2] [--noroofline]
+      [--width=128] [--feature_layers=1,2] [--noroofline] \
+      [--precision=float32|bfloat16|float16] [--jit_compile]
 
 Builds the search step (``slt_tf.search.step``) exactly as a run does
 (``search_step.py``) and prints one JSON line: the median step time (warm-up
@@ -49,6 +50,7 @@ def main(argv):
         "arch": config.arch, "resolution": config.resolution,
         "width": config.width, "batch_size": config.batch_size,
         "mode": config.ticket.mode, "method": config.method,
+        "precision": config.precision, "jit_compile": config.jit_compile,
         "input": (f.input if config.method_spec.adversarial
                   else "none (moment matching)"),
         "build_s": round(build_s, 2),

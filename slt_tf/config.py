@@ -16,6 +16,7 @@ from slt_tf import features as features_lib
 from slt_tf import generators
 from slt_tf.generators import TicketOptions
 from slt_tf import methods
+from slt_tf import precision as precision_lib
 from slt_tf.ticket.initializers import check_name
 
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
@@ -89,6 +90,9 @@ class TrainConfig:
       "default", "mirrored" or "multi_worker" (TF_CONFIG).
     cpu_replicas: with "mirrored" and no GPU, split the CPU into this many
       logical devices (for testing multi-replica code on CPU).
+    precision: the step's arithmetic, ``slt_tf.precision.PRECISIONS``
+      (float32; bfloat16 or float16: mixed precision, variables float32).
+    jit_compile: compile the step with XLA.
     collective_timeout_s: multi_worker only: a collective op waiting longer
       (e.g. for a dead worker) fails the run instead of hanging (0: no limit).
       It must exceed the chief's longest pause (evaluation, sample grids).
@@ -201,6 +205,17 @@ class TrainConfig:
   cpu_replicas: int = config_fields.field(
       1, "With --strategy=mirrored and no GPU: split the CPU "
       "into this many replicas (testing).")
+  precision: str = config_fields.field(
+      "float32", f"The search step's arithmetic, one of "
+      f"{precision_lib.PRECISIONS}: bfloat16 and float16 run convolutions and "
+      "products in that precision (Keras mixed precision; scores, masks, "
+      "moments and loss stay float32; float16 scales the loss). Checkpoints "
+      "stay float32 and resume in any precision; evaluation and export run in "
+      "float32.")
+  jit_compile: bool = config_fields.field(
+      False, "Compile the search step with XLA (mask selection by bisection "
+      "then). One device only: TensorFlow cannot compile the step's "
+      "cross-replica sums.")
   collective_timeout_s: int = config_fields.field(
       1800, "multi_worker: fail instead of hanging when "
       "a collective waits longer than this for another worker (0: no limit).")
@@ -294,6 +309,7 @@ class TrainConfig:
         raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
     check_name(self.lr_schedule, LR_SCHEDULES, "lr_schedule")
     check_name(self.strategy, STRATEGIES, "strategy")
+    check_name(self.precision, precision_lib.PRECISIONS, "precision")
     if self.cpu_replicas > 1 and self.strategy != "mirrored":
       raise ValueError("cpu_replicas > 1 needs strategy 'mirrored'")
     if self.batch_size % self.cpu_replicas:

@@ -77,6 +77,22 @@ def isa_level(cpu_flags=None) -> str:
   return platform.machine()
 
 
+# The CPU's native low-precision arithmetic, as /proc/cpuinfo names it.
+_LOW_PRECISION_FLAGS = (("avx512_bf16", "AVX512_BF16"),
+                        ("amx_bf16", "AMX_BF16"),
+                        ("avx512_fp16", "AVX512_FP16"),
+                        ("amx_fp16", "AMX_FP16"))
+
+
+def low_precision(cpu_flags=None) -> str:
+  """The CPU's native bfloat16/float16 extensions, comma-separated
+  ("AVX512_BF16,AMX_BF16"), or "none": without them bfloat16 is emulated."""
+  cpu_flags = set(_cpuinfo("flags").split() if cpu_flags is None
+                  else cpu_flags)
+  found = [name for flag, name in _LOW_PRECISION_FLAGS if flag in cpu_flags]
+  return ",".join(found) or "none"
+
+
 def cores() -> int:
   """CPU cores this process may run on."""
   try:
@@ -103,13 +119,15 @@ def describe() -> dict:
   """The machine and runtime, as every benchmark figure names them.
 
   Returns:
-    ``machine()``'s fields, then ``tensorflow`` (version), ``onednn`` (bool:
+    ``machine()``'s fields, ``low_precision`` (``low_precision()``), then
+    ``tensorflow`` (version), ``onednn`` (bool:
     the kernels in use), ``onednn_source`` (who decided, see
     ``enable_onednn``), ``gpu`` (the first GPU's name or None).
   """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   gpus = tf.config.list_physical_devices("GPU")
-  return {**machine(), "tensorflow": tf.__version__,
+  return {**machine(), "low_precision": low_precision(),
+          "tensorflow": tf.__version__,
           "onednn": onednn_enabled(),
           "onednn_source": enable_onednn(),
           "gpu": gpus[0].name if gpus else None}

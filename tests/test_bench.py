@@ -3,6 +3,7 @@ here: speed targets live in BENCHMARKS.md, never in timed unit tests)."""
 
 import json
 import os
+import subprocess
 import sys
 
 from absl.testing import parameterized
@@ -66,6 +67,53 @@ class BenchTest(tf.test.TestCase, parameterized.TestCase):
     self.assertTrue(any(k.startswith("vgg19_bn") for k in report["scopes"]))
     self.assertNotEmpty(tf.io.gfile.glob(logdir + "/**/*.xplane.pb")
                         or tf.io.gfile.glob(logdir + "/*/*/*/*.xplane.pb"))
+
+  def testGpuCheck_DryRun_EveryKindOfLineWithoutErrors(self):
+    """The GPU machine's script, run as a GPU machine runs it (the shell
+    script) but in its dry mode: tiny models on this CPU, one architecture."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="",
+               VIRTUAL_ENV=os.path.dirname(os.path.dirname(sys.executable)))
+    result = subprocess.run(
+        ["bash", os.path.join(testutil.REPO, "bench", "gpu_check.sh"),
+         "--dry_run", "--archs=sngan"], cwd=testutil.REPO, env=env,
+        capture_output=True, text=True, timeout=900)
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    lines = [json.loads(l) for l in result.stdout.splitlines()]
+    kinds = [l["kind"] for l in lines]
+    self.assertEqual(kinds[0], "device")
+    self.assertEqual(kinds[-1], "done")
+    self.assertTrue(lines[0]["dry_run"])
+    for key in ("device", "cuda", "cudnn", "tensorflow", "cpu", "isa",
+                "low_precision"):
+      self.assertIn(key, lines[0])
+    steps = [l for l in lines if l["kind"] == "step"]
+    self.assertCountEqual(
+        [(l["precision"], l["jit_compile"]) for l in steps],
+        [(p, j) for p in ("float32", "bfloat16") for j in (False, True)])
+    for line in steps + [l for l in lines if l["kind"] == "mirrored_step"]:
+      self.assertNotIn("error", line)
+      self.assertGreater(line["median_step_s"], 0)
+      self.assertGreater(line["gflop_per_step"], 0)
+      # On a CPU the CPU's selection (NthElement) is chosen, but for XLA.
+      self.assertEqual(bool(line["host_only_ops"]), not line["jit_compile"],
+                       line)
+    self.assertEqual(kinds.count("mirrored_step"), 1)
+    selections = [l for l in lines if l["kind"] == "selection"]
+    self.assertLen(selections, 4)
+    self.assertTrue(all(l["same_threshold"] for l in selections))
+
+  def testGpuCheck_PeakTable_PcieBeforeSxm(self):
+    sys.path.insert(0, os.path.join(testutil.REPO, "bench"))
+    try:
+      import gpu_peaks  # pylint: disable=g-import-not-at-top
+    finally:
+      sys.path.pop(0)
+    self.assertEqual(gpu_peaks.peak_tflops("NVIDIA H100 PCIe", "bfloat16"),
+                     756.0)
+    self.assertEqual(gpu_peaks.peak_tflops("NVIDIA H100 80GB HBM3",
+                                           "float32"), 494.7)
+    self.assertIsNone(gpu_peaks.peak_tflops("NVIDIA GeForce GT 710",
+                                            "float32"))
 
   def testTorchReferenceStep_SameNetworkAsOurs(self):
     """Skipped unless torch is installed (it is not a dependency)."""

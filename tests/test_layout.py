@@ -18,7 +18,8 @@ MAX_LINES = 500
 # export know nothing of one another, and the study and the entry points sit
 # above all three. BUILD.md ("Layout") shows the same table.
 LAYERS = (
-    ("errors", "config_fields", "fileio", "runtime", "replica", "methods"),
+    ("errors", "config_fields", "fileio", "runtime", "replica", "methods",
+     "precision", "devices"),
     ("ticket", "data"),
     ("generators", "features"),
     ("config",),

@@ -65,6 +65,14 @@ class MachineTest(tf.test.TestCase):
                      "AVX2")
     self.assertEqual(runtime.isa_level({"sse4_2"}), "SSE4.2")
 
+  def testLowPrecision_NamesNativeBf16AndFp16Extensions(self):
+    self.assertEqual(runtime.low_precision({"avx512f", "avx512_bf16"}),
+                     "AVX512_BF16")
+    self.assertEqual(
+        runtime.low_precision({"amx_bf16", "avx512_fp16", "avx512_bf16"}),
+        "AVX512_BF16,AMX_BF16,AVX512_FP16")
+    self.assertEqual(runtime.low_precision({"avx2", "fma"}), "none")
+
   def testDescribe_NamesCpuIsaCoresTensorFlowAndOneDnn(self):
     d = runtime.describe()
     self.assertEqual(d["tensorflow"], tf.__version__)
@@ -77,6 +85,8 @@ class MachineTest(tf.test.TestCase):
       self.assertEqual(d["isa"], "AVX-512")
     elif " avx2" in flags:
       self.assertEqual(d["isa"], "AVX2")
+    self.assertEqual(d["low_precision"] != "none", " avx512_bf16" in flags
+                     or " amx_bf16" in flags or " avx512_fp16" in flags)
     # The PyTorch reference names the machine without TensorFlow.
     self.assertEqual(runtime.machine(),
                      {k: d[k] for k in ("cpu", "isa", "cores")})

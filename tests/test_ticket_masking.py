@@ -111,8 +111,62 @@ class TopkMaskTest(tf.test.TestCase, parameterized.TestCase):
                      masking.kept_count(int(tf.size(ties)), 0.1))
 
   def testAuto_OutsideXla_PicksSampledForLargeTensors(self):
-    self.assertEqual(masking._resolve_method("auto", 10**6), "sampled")  # pylint: disable=protected-access
-    self.assertEqual(masking._resolve_method("auto", 100), "nth_element")  # pylint: disable=protected-access
+    self.assertEqual(masking.resolve_method("auto", 10**6), "sampled")
+    self.assertEqual(masking.resolve_method("auto", 100), "nth_element")
+
+  @parameterized.parameters(("/device:GPU:0", "bisection"),
+                            ("/job:localhost/replica:0/task:0/device:GPU:1",
+                             "bisection"),
+                            ("/device:CPU:0", "sampled"))
+  def testAuto_InAGraphPlacedOnADevice_PicksAMethodWithAKernelThere(
+      self, device, expected):
+    # Tracing needs no such device: the scope is only recorded in the graph.
+    resolved = []
+
+    @tf.function
+    def trace():
+      with tf.device(device):
+        resolved.append(masking.resolve_method("auto", 10**6))
+      return tf.constant(0)
+
+    trace.get_concrete_function()
+    self.assertEqual(resolved, [expected])
+
+  def testAuto_OnAGpu_BuildsNoNthElement(self):
+    @tf.function
+    def select(scores):
+      with tf.device("/device:GPU:0"):
+        return masking.topk_mask(scores, 0.1)
+
+    graph = select.get_concrete_function(
+        tf.TensorSpec([100_000], tf.float32)).graph
+    types = {op.type for op in graph.get_operations()}
+    for function in graph._functions.values():  # pylint: disable=protected-access
+      types |= {node.op for node in function.definition.node_def}
+    self.assertNotIn("NthElement", types)
+    self.assertIn("Bitcast", types)  # the bisection's
+
+  @parameterized.product(context=("eager", "function", "xla"),
+                         method=METHODS)
+  def testEveryMethod_SameMaskBitForBit_WithAndWithoutTies(self, context,
+                                                            method):
+    if context == "xla" and method != "bisection":
+      self.skipTest("NthElement does not compile under XLA")
+    rng = np.random.default_rng(3)
+    continuous = rng.standard_normal(70001).astype(np.float32)
+    tied = rng.integers(-3, 4, size=70001).astype(np.float32)
+    # The tie rule: among equal magnitudes, the first in flat order are kept.
+    k = masking.kept_count(tied.size, 0.1)
+    order = np.lexsort((np.arange(tied.size), -np.abs(tied)))
+    tied_expected = np.zeros(tied.size, np.float32)
+    tied_expected[order[:k]] = 1
+    select = lambda s: masking.topk_mask(s, 0.1, method)
+    if context != "eager":
+      select = tf.function(select, jit_compile=context == "xla")
+    np.testing.assert_array_equal(select(tf.constant(continuous)).numpy(),
+                                  reference_mask(continuous, 0.1))
+    np.testing.assert_array_equal(select(tf.constant(tied)).numpy(),
+                                  tied_expected)
 
   def testUnknownMethod_Raises(self):
     with self.assertRaisesRegex(ValueError, "selection method"):

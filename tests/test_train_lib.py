@@ -231,5 +231,70 @@ class ReplicaTest(tf.test.TestCase):
         self.assertAllClose(u.numpy(), v.numpy(), rtol=1e-3, atol=1e-5,
                             msg=u.path)
 
+class PrecisionAndXlaTest(tf.test.TestCase):
+
+  def testMixedPrecision_CheckpointsFloat32_ResumeAcrossPrecisions(self):
+    base = testutil.tiny_config(self.get_temp_dir() + "/p", train_steps=2,
+                                precision="bfloat16", eval_every=2,
+                                eval_samples=32)
+    self.assertEqual(train_lib.run(base)["step"], 2)
+    # The keeper scored the float32 twin: a finite FID, a kept checkpoint.
+    best = json.load(open(workdir_lib.best_record_path(base.workdir)))
+    self.assertTrue(np.isfinite(best["value"]))
+    scores_at_2 = masked_arrays(workdir_lib.restore_generator(base),
+                                "scores")
+    for precision, steps in (("float16", 4), ("float32", 6)):
+      config = dataclasses.replace(base, precision=precision,
+                                   train_steps=steps, eval_every=0)
+      result = train_lib.run(config)
+      self.assertEqual(result["step"], steps)
+      self.assertTrue(np.isfinite(result["metrics"]["loss"]), precision)
+    found = workdir_lib.restore_generator(config)
+    self.assertEqual(found.dtype_policy.name, "float32")
+    self.assertEqual(found(tf.zeros([2, config.latent_size])).dtype,
+                     tf.float32)
+    moved = masked_arrays(found, "scores")
+    self.assertTrue(any(np.any(moved[k] != scores_at_2[k]) for k in moved))
+    # The export of a mixed-precision search serves float32 latents and
+    # uint8 images of the float32 network.
+    export_dir = self.get_temp_dir() + "/models"
+    exported = testutil.run_module(
+        "slt_tf.export", f"--workdir={base.workdir}",
+        f"--export_dir={export_dir}", "--model_name=p")
+    self.assertEqual(exported.returncode, 0, exported.stderr[-3000:])
+    serve = tf.saved_model.load(export_dir + "/p/1").signatures[
+        "serving_default"]
+    self.assertEqual(serve.structured_input_signature[1]["z"].dtype,
+                     tf.float32)
+    z = np.random.default_rng(0).normal(
+        size=(2, config.latent_size)).astype(np.float32)
+    images = serve(z=tf.constant(z))["images"]
+    self.assertEqual(images.dtype, tf.uint8)
+    expected = np.clip(np.round((found(z, training=False).numpy() + 1)
+                                * 127.5), 0, 255).astype(np.uint8)
+    self.assertAllEqual(images, expected)
+
+  def testJitCompile_OneDevice_TheSameSearch(self):
+    base = self.get_temp_dir()
+    plain = testutil.tiny_config(base + "/plain", train_steps=3)
+    jit = dataclasses.replace(plain, workdir=base + "/jit", jit_compile=True)
+    result_plain, result_jit = train_lib.run(plain), train_lib.run(jit)
+    for name, value in result_plain["metrics"].items():
+      self.assertAllClose(result_jit["metrics"][name], value, rtol=1e-3,
+                          msg=name)
+    self.assertLess(
+        testutil.score_disagreement(plain.workdir, jit.workdir), 0.01)
+
+  def testJitCompile_CpuReplicas_OneLineErrorNamingTheFlag(self):
+    config = testutil.tiny_config(self.get_temp_dir() + "/r",
+                                  strategy="mirrored", cpu_replicas=2,
+                                  jit_compile=True)
+    with self.assertRaisesRegex(errors.RunError,
+                                r"^jit_compile: .*logical CPU devices"):
+      train_lib.run(config)
+    self.assertFalse(os.path.exists(
+        workdir_lib.checkpoint_dir(config.workdir)))
+
+
 if __name__ == "__main__":
   tf.test.main()

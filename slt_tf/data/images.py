@@ -11,8 +11,9 @@ from slt_tf.fileio import write_atomic
 
 def to_uint8(images) -> tf.Tensor:
   """Generator output in [-1, 1] -> uint8 [0, 255]: rounded half to even,
-  outliers clipped. Works eagerly and in graphs (the SavedModel's output)."""
-  images = tf.convert_to_tensor(images, tf.float32)
+  outliers clipped. Works eagerly and in graphs (the SavedModel's output),
+  on images of any float dtype (a mixed-precision generator's bfloat16)."""
+  images = tf.cast(tf.convert_to_tensor(images), tf.float32)
   return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0,
                                   255.0), tf.uint8)
 

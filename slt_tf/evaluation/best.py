@@ -17,6 +17,7 @@ from slt_tf.evaluation.evaluator import Evaluator
 from slt_tf.evaluation.evaluator import metric_name
 from slt_tf.evaluation.evaluator import write_result
 from slt_tf import fileio
+from slt_tf import generators
 from slt_tf import workdir as workdir_lib
 
 
@@ -37,6 +38,19 @@ class BestKeeper:
         config.dataset, config.data_dir, config.holdout).selection
     self.directory = os.path.join(config.workdir, workdir_lib.BEST)
     self.state = self.evaluator = self.key = self.best = None
+    self._twin = None
+
+  def _float32_generator(self):
+    """The search's generator as evaluate and export see it: float32. A
+    mixed-precision search's is copied into a float32 twin built once."""
+    generator = self.state.generator
+    if generator.dtype_policy.name == "float32":
+      return generator
+    if self._twin is None:
+      self._twin = generators.build(self.config.arch,
+                                    **self.config.generator_kwargs())
+    self._twin.set_weights(generator.get_weights())
+    return self._twin
 
   def begin(self, state) -> None:
     """Builds the evaluator (backbone, real activations) for ``state``'s
@@ -55,7 +69,7 @@ class BestKeeper:
         self.best = json.load(f)
 
   def __call__(self, step: int) -> None:
-    values = self.evaluator.evaluate(self.state.generator)
+    values = self.evaluator.evaluate(self._float32_generator())
     write_result(self.config.workdir, self.split, step, {
         "metrics": values, "step": step, "split": self.split,
         "backbone": self.evaluator.backbone.name, "n": self.evaluator.n})

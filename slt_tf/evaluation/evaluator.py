@@ -128,7 +128,8 @@ class Evaluator:
           b, config.latent_size, config.num_classes,
           tf.constant([self.seed ^ _EVAL_SEED, start], tf.int64))
       # Gray samples reach the 3-channel backbone as 3 equal channels.
-      images = images_lib.to_rgb(sample(inputs_lib.generator_input(inputs)))
+      images = images_lib.to_rgb(tf.cast(
+          sample(inputs_lib.generator_input(inputs)), tf.float32))
       if self.grayscale:
         images = tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(images))
       yield images

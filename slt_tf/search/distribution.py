@@ -43,6 +43,32 @@ def make_strategy(config: TrainConfig) -> tf.distribute.Strategy:
 _MIRRORED = {}
 
 
+def check_jit_compile(config: TrainConfig, strategy) -> None:
+  """Refuses ``jit_compile`` where TensorFlow cannot compile the step.
+
+  One device compiles the whole step. Several replicas compile each
+  replica's part (as Keras's ``jit_compile`` does); that needs one XLA device
+  per replica, which logical CPU devices (``cpu_replicas``) are not: they
+  share the host's, and the compiled part of replica 2 cannot reach its
+  variables (measured, TensorFlow 2.21). Multi-worker runs are refused too:
+  compiling the cross-host sums has never been tried here.
+
+  Raises:
+    RunError: naming ``jit_compile`` and the configuration.
+  """
+  if not config.jit_compile or strategy.num_replicas_in_sync == 1:
+    return
+  if config.strategy == "multi_worker":
+    raise RunError("jit_compile: not supported with strategy 'multi_worker' "
+                   "(XLA across hosts is untested); drop --jit_compile")
+  devices = getattr(strategy.extended, "worker_devices", ())
+  if any("CPU" in d.upper() for d in devices):
+    raise RunError(
+        f"jit_compile: XLA cannot compile a step split over "
+        f"{strategy.num_replicas_in_sync} logical CPU devices (cpu_replicas: "
+        "they share one XLA device); use one replica or drop --jit_compile")
+
+
 def is_chief(strategy) -> bool:
   """Whether this process writes the run's outputs (always, but for workers
   other than the chief under MultiWorkerMirroredStrategy)."""

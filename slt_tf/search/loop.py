@@ -109,6 +109,7 @@ def run(config: TrainConfig, flags_text: str = "",
   """
   strategy = distribution.make_strategy(config)  # First: it may configure logical devices.
   runtime.log_once()
+  distribution.check_jit_compile(config, strategy)
   if config.batch_size % strategy.num_replicas_in_sync:
     raise RunError(f"batch_size: {config.batch_size} is not divisible by the "
                    f"{strategy.num_replicas_in_sync} replicas")
@@ -171,8 +172,8 @@ def _search(config: TrainConfig, flags_text: str, hooks, strategy,
   train_step = step_lib.train_step_fn(config, strategy, state)
   real_images = state.real_images if config.method_spec.adversarial else None
   grid_latents = inputs_lib.generator_input(latents_lib.fixed_latents(config))
-  sample_fn = tf.function(
-      lambda: state.generator(grid_latents, training=False))
+  sample_fn = tf.function(lambda: tf.cast(
+      state.generator(grid_latents, training=False), tf.float32))
   writer = (tf.summary.create_file_writer(
       os.path.join(config.workdir, "tensorboard")) if chief
             else tf.summary.create_noop_writer())
@@ -196,6 +197,15 @@ def _search(config: TrainConfig, flags_text: str, hooks, strategy,
       try:
         out = train_step(latents_lib.step_batch(
             config, state.step, real_images))
+      except (tf.errors.InvalidArgumentError,
+              tf.errors.UnimplementedError) as e:
+        if not (config.jit_compile and step == saved_step):
+          raise
+        # The first step compiles: what XLA refuses fails here.
+        raise RunError(
+            f"jit_compile: XLA could not compile the step on "
+            f"{strategy.num_replicas_in_sync} replica(s) "
+            f"({distribution.first_cause(e)}); drop --jit_compile") from None
       except distribution.PEER_ERRORS as e:
         if strategy.num_replicas_in_sync == 1 and config.strategy != (
             "multi_worker"):

@@ -15,6 +15,7 @@ from slt_tf.data import real_stats
 from slt_tf import features as features_lib
 from slt_tf.features import classifier
 from slt_tf import generators
+from slt_tf import precision as precision_lib
 from slt_tf.search import finetune
 from slt_tf.search import losses
 
@@ -92,31 +93,47 @@ def build_state(config: TrainConfig, strategy, cache_dir: str,
           config.max_real_images, config.holdout)
     else:
       mean, var = real_moments
-    generator = generators.build(config.arch, **config.generator_kwargs())
+    with precision_lib.policy_scope(config.precision):
+      if config.precision != "float32":
+        # The real statistics above are float32's; the step's twin computes
+        # in the low precision with the same weights.
+        twin = features_lib.build(config.features, config.resolution,
+                                  weights, config.feature_bn, config.seed,
+                                  config.feature_layers)
+        twin.model.set_weights(extractor.model.get_weights())
+        extractor = twin
+      generator = generators.build(config.arch, **config.generator_kwargs())
     gradient_masks = (finetune.start_from_ticket(config, generator)
                       if config.method_spec.needs_ticket else None)
     objective = losses.MomentMatching(
         mean, var, config.ama_learning_rate, config.beta1, config.beta2,
         config.adam_epsilon, config.ama_init, config.seed)
-    optimizer = keras.optimizers.Adam(
+    optimizer = precision_lib.wrap_optimizer(keras.optimizers.Adam(
         learning_rate(config), beta_1=config.beta1, beta_2=config.beta2,
-        epsilon=config.adam_epsilon)
+        epsilon=config.adam_epsilon), config.precision)
     # Built inside the scope before the first step, or MirroredStrategy fails.
     optimizer.build(generator.trainable_variables)
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     adversarial = {}
     if config.method_spec.adversarial:
-      discriminator = generators.build_discriminator(
-          config.resolution, ch=config.d_width, seed=config.seed,
-          channels=config.channels)
-      d_optimizer = keras.optimizers.Adam(
+      with precision_lib.policy_scope(config.precision):
+        discriminator = generators.build_discriminator(
+            config.resolution, ch=config.d_width, seed=config.seed,
+            channels=config.channels)
+      d_optimizer = precision_lib.wrap_optimizer(keras.optimizers.Adam(
           config.d_learning_rate, beta_1=config.d_beta1,
-          beta_2=config.d_beta2, epsilon=config.adam_epsilon)
+          beta_2=config.d_beta2, epsilon=config.adam_epsilon),
+                                                 config.precision)
       d_optimizer.build(discriminator.trainable_variables)
       adversarial = dict(discriminator=discriminator, d_optimizer=d_optimizer)
+  # The optimisers' inner state only: checkpoints do not depend on precision.
+  stored = dict(adversarial)
+  if "d_optimizer" in stored:
+    stored["d_optimizer"] = precision_lib.checkpointed(stored["d_optimizer"])
   checkpoint = tf.train.Checkpoint(
-      generator=generator, optimizer=optimizer, ama_mean=objective.ama_mean,
-      ama_var=objective.ama_var, step=step, **adversarial)
+      generator=generator, optimizer=precision_lib.checkpointed(optimizer),
+      ama_mean=objective.ama_mean, ama_var=objective.ama_var, step=step,
+      **stored)
   if config.method_spec.adversarial:
     real_images = real_images_in_memory(config, real_images)
   return State(generator, extractor, objective, optimizer, step, checkpoint,

@@ -39,6 +39,10 @@ def train_step_fn(config: TrainConfig, strategy, state: State):
     # Gray samples reach the 3-channel feature net as 3 equal channels.
     return images_lib.to_rgb(fake)
 
+  def generate(local):
+    # float32 out whatever the precision; the feature net casts to its own.
+    return tf.cast(generator(local, training=True), tf.float32)
+
   def replica_step(inputs, real):
     local = local_part(inputs)
     local = inputs_lib.generator_input(local)
@@ -46,11 +50,11 @@ def train_step_fn(config: TrainConfig, strategy, state: State):
       layers.update_global_thresholds(generator)
     if not method.trains:
       # Batch-norm statistics only; the loss is logged for comparison.
-      fake = generator(local, training=True)
+      fake = generate(local)
       loss, metrics = objective(extractor(rgb(fake), training=False))
       return dict(metrics, loss=loss)
     with tf.GradientTape() as tape:
-      fake = generator(local, training=True)
+      fake = generate(local)
       if not method.adversarial:
         loss, metrics = objective(extractor(rgb(fake), training=False))
     if method.adversarial:
@@ -59,8 +63,9 @@ def train_step_fn(config: TrainConfig, strategy, state: State):
           replicas)
     with tape:
       # The all-reduce's gradient sums: moment matching's loss is global on
-      # every replica, the hinge loss a per-replica mean.
-      scaled = loss / replicas
+      # every replica, the hinge loss a per-replica mean. float16's loss
+      # scale multiplies it (identity otherwise); apply_gradients divides.
+      scaled = optimizer.scale_loss(loss / replicas)
     grads = tape.gradient(scaled, variables)
     if method.adversarial:  # Monitored, for comparison with moment matching.
       _, moments = objective(extractor(rgb(fake), training=False))
@@ -70,10 +75,14 @@ def train_step_fn(config: TrainConfig, strategy, state: State):
     optimizer.apply_gradients(zip(grads, variables))
     return dict(metrics, loss=loss)
 
-  @tf.function
+  per_replica = replica_step
+  if config.jit_compile and replicas > 1:
+    per_replica = tf.function(replica_step, jit_compile=True)
+
+  @tf.function(jit_compile=config.jit_compile and replicas == 1)
   def train_step(batch: dict):
     real = batch["real"] if method.adversarial else tf.zeros([])
-    metrics = strategy.run(replica_step, args=(batch["latents"], real))
+    metrics = strategy.run(per_replica, args=(batch["latents"], real))
     state.step.assign_add(1)
     if method.adversarial:  # A per-replica quantity: average it.
       metrics = {k: (strategy.reduce("MEAN", v, axis=None)
@@ -96,12 +105,14 @@ def adversarial_losses(g_tape, fake, real, discriminator, d_optimizer,
   with tf.GradientTape() as d_tape:
     d_real = discriminator(real, training=True)
     d_fake = discriminator(tf.stop_gradient(fake), training=True)
+    d_real, d_fake = tf.cast(d_real, tf.float32), tf.cast(d_fake, tf.float32)
     d_loss = (tf.reduce_mean(tf.nn.relu(1.0 - d_real))
               + tf.reduce_mean(tf.nn.relu(1.0 + d_fake)))
-    scaled = d_loss / replicas
+    scaled = d_optimizer.scale_loss(d_loss / replicas)
   d_variables = discriminator.trainable_variables
   d_optimizer.apply_gradients(zip(d_tape.gradient(scaled, d_variables),
                                   d_variables))
   with g_tape:
-    g_loss = -tf.reduce_mean(discriminator(fake, training=True))
+    g_loss = -tf.reduce_mean(tf.cast(discriminator(fake, training=True),
+                                     tf.float32))
   return g_loss, {"g_loss": g_loss, "d_loss": d_loss}

@@ -102,34 +102,39 @@ class MaskedLayer(keras.layers.Layer):
                                   keep_ratio=self.keep_ratio)
 
   def build(self, input_shape):
+    # No variable is autocast under a mixed-precision policy: scores are ranked
+    # and the mask and spectral norm computed in float32 (bfloat16 scores would
+    # tie and change the mask); ``call`` casts only the resulting W * M.
     shape = self._kernel_shape(input_shape)
     fan = initializers.fan_in(shape)
     self.kernel = self.add_weight(
-        name="kernel", shape=shape, trainable=self.mode == "dense",
+        autocast=False, name="kernel", shape=shape, trainable=self.mode == "dense",
         initializer=self._init(self.weight_init, _KERNEL_STREAM, fan))
     if self.spectral_norm:
       self.sn_u = self.add_weight(
-          name="sn_u", shape=(1, shape[-1]), trainable=False,
+          autocast=False, name="sn_u", shape=(1, shape[-1]), trainable=False,
           initializer=keras.initializers.RandomNormal(seed=self.seed),
           aggregation="only_first_replica")
     if self.is_ticket:
       self.scores = self.add_weight(
-          name="scores", shape=shape, trainable=True,
+          autocast=False, name="scores", shape=shape, trainable=True,
           initializer=self._init(self.score_init, _SCORES_STREAM, fan))
     if self.use_bias:
       self.bias = self.add_weight(
-          name="bias", shape=(self._units,), trainable=self.mode == "dense",
+          autocast=False, name="bias", shape=(self._units,),
+          trainable=self.mode == "dense",
           initializer=self._init(self.weight_init, _BIAS_STREAM, fan))
       if self.is_ticket and self.mask_bias:
         self.bias_scores = self.add_weight(
-            name="bias_scores", shape=(self._units,), trainable=True,
+            autocast=False, name="bias_scores", shape=(self._units,),
+            trainable=True,
             initializer=self._init(self.score_init, _BIAS_SCORES_STREAM, fan))
     if self.is_ticket and self.mask_scope == "global":
       # -1 means "never set": the layer falls back to its own top-k rather than
       # silently keeping everything. Replicas compute the same value, so the first
       # replica's assignment is the one kept.
       self.score_threshold = self.add_weight(
-          name="score_threshold", shape=(), trainable=False,
+          autocast=False, name="score_threshold", shape=(), trainable=False,
           initializer=keras.initializers.Constant(-1.0),
           aggregation="only_first_replica")
     self.built = True

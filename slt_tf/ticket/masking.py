@@ -14,8 +14,14 @@ Selection never sorts; every method returns the same exact threshold:
   millions of scores (bench/mask_overhead.py).
 * ``bisection``: 31 steps over the float bit patterns, each one O(n) count; the
   only one that compiles under XLA, where ``NthElement`` cannot.
-* ``auto`` (default): ``bisection`` under XLA, else ``sampled`` for large tensors
-  and ``nth_element`` for small ones.
+* ``auto`` (default): ``bisection`` under XLA and on accelerators (``NthElement``
+  has a CPU kernel only: on a GPU it would copy every score tensor to the host and
+  back, every step), else ``sampled`` for large tensors and ``nth_element`` for
+  small ones.
+
+Every method returns the same threshold and ``_threshold_mask`` applies one tie
+rule, so the mask of given scores is the same bit for bit whichever method,
+device or compiler made it.
 
 The backward pass is straight-through: the mask is treated as the identity of
 ``|s|``, so composed with ``W * mask`` and ``|.|`` autodiff gives
@@ -77,12 +83,39 @@ def _in_xla_context() -> bool:
       tf.compat.v1.get_default_graph())
 
 
-def _resolve_method(method: str, n: int) -> str:
+def placement_device_type() -> str:
+  """The device type (``"CPU"``, ``"GPU"``, ...) the ops built here will run on.
+
+  The innermost ``tf.device`` scope decides: the graph's (MirroredStrategy
+  sets one per replica), else the eager one a function is traced or called
+  under. Without either, TensorFlow's placer puts ops on the first GPU when
+  there is one, so a visible GPU decides.
+  """
+  from tensorflow.python.eager import context  # pylint: disable=g-import-not-at-top
+  name = ""
+  if not tf.executing_eagerly():
+    # A throwaway op reads the graph's current device scope; nothing uses
+    # it, so the function's pruning drops it.
+    name = tf.no_op(name="placement_probe").device
+  name = name or context.context().device_name or ""
+  kind = tf.DeviceSpec.from_string(name).device_type if name else None
+  if kind:
+    return kind.upper()
+  return "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
+
+
+def resolve_method(method: str, n: int) -> str:
+  """The algorithm ``method`` stands for on ``n`` scores, here and now.
+
+  ``auto`` resolves by context: ``bisection`` under XLA or when the ops are
+  placed on an accelerator (the only method whose every op has a GPU kernel),
+  else ``sampled`` (``n`` >= 65,536) or ``nth_element``.
+  """
   if method not in SELECTION_METHODS:
     raise ValueError(
         f"selection method must be one of {SELECTION_METHODS}, got {method!r}")
   if method == "auto":
-    if _in_xla_context():
+    if _in_xla_context() or placement_device_type() != "CPU":
       return "bisection"
     return "sampled" if n >= _SAMPLED_MIN_SIZE else "nth_element"
   return method
@@ -102,7 +135,7 @@ def kth_largest(values: tf.Tensor, k: int, method: str = "auto") -> tf.Tensor:
   n = values.shape[0]
   if not 1 <= k <= n:
     raise ValueError(f"k must be in [1, {n}], got {k}")
-  method = _resolve_method(method, n)
+  method = resolve_method(method, n)
   if method == "nth_element" or (method == "sampled" and n < 2 * _SAMPLE_SIZE):
     return _kth_largest_nth_element(values, k)
   if method == "sampled":
