@@ -120,10 +120,10 @@ def build_state(config: TrainConfig, strategy, cache_dir: str,
         discriminator = generators.build_discriminator(
             config.resolution, ch=config.d_width, seed=config.seed,
             channels=config.channels)
-      d_optimizer = precision_lib.wrap_optimizer(keras.optimizers.Adam(
+      d_adam = keras.optimizers.Adam(
           config.d_learning_rate, beta_1=config.d_beta1,
-          beta_2=config.d_beta2, epsilon=config.adam_epsilon),
-                                                 config.precision)
+          beta_2=config.d_beta2, epsilon=config.adam_epsilon)
+      d_optimizer = precision_lib.wrap_optimizer(d_adam, config.precision)
       d_optimizer.build(discriminator.trainable_variables)
       adversarial = dict(discriminator=discriminator, d_optimizer=d_optimizer)
   # The optimisers' inner state only: checkpoints do not depend on precision.
