@@ -214,8 +214,9 @@ class TrainConfig:
       "float32.")
   jit_compile: bool = config_fields.field(
       False, "Compile the search step with XLA (mask selection by bisection "
-      "then). One device only: TensorFlow cannot compile the step's "
-      "cross-replica sums.")
+      "then): the whole step on one device, each replica's part under "
+      "MirroredStrategy on GPUs; refused with --cpu_replicas > 1 and "
+      "multi_worker.")
   collective_timeout_s: int = config_fields.field(
       1800, "multi_worker: fail instead of hanging when "
       "a collective waits longer than this for another worker (0: no limit).")
