@@ -23,6 +23,7 @@ import numpy as np
 
 from slt_tf.data import datasets
 from slt_tf.evaluation import evaluator as evaluator_lib
+from slt_tf.eval_settings import EvalSettings
 from slt_tf import runtime
 from slt_tf import workdir as workdir_lib
 
@@ -49,9 +50,9 @@ def measure(workdir: str, seeds: int, n: int, bn_batches: int,
                       ("report", splits.report)):
     fids = []
     for seed in range(seeds):
-      evaluator = evaluator_lib.Evaluator(config, split, n, seed=seed,
-                                          cache_dir=config.cache_dir,
-                                          bn_batches=bn_batches)
+      evaluator = evaluator_lib.Evaluator(
+          config, split, EvalSettings(n, seed=seed, bn_batches=bn_batches),
+          config.cache_dir)
       name = evaluator_lib.metric_name("fid", evaluator.backbone.name,
                                        evaluator.n)
       fids.append(evaluator.evaluate(generator)[name])

@@ -10,6 +10,7 @@ import math
 from typing import Optional, Tuple
 
 from slt_tf import config_fields
+from slt_tf.eval_settings import EvalSettings
 from slt_tf.data import datasets
 from slt_tf.data import folders
 from slt_tf import features as features_lib
@@ -376,6 +377,15 @@ class TrainConfig:
     if self.num_classes:
       kwargs["num_classes"] = self.num_classes
     return kwargs
+
+  def eval_settings(self) -> EvalSettings:
+    """The settings of the search's evaluations (``--eval_samples``,
+    ``--eval_backbone``, its weights, ``--eval_bn_batches``), with which the
+    study and the pilots report too."""
+    return EvalSettings(num_samples=self.eval_samples,
+                        backbone=self.eval_backbone,
+                        backbone_weights=self.eval_backbone_weights,
+                        bn_batches=self.eval_bn_batches)
 
   def to_json(self) -> str:
     return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)

@@ -20,6 +20,7 @@ from absl import flags
 
 from slt_tf import config_flags
 from slt_tf import errors
+from slt_tf.study import cli
 from slt_tf.study import plan as plan_lib
 from slt_tf.study import report
 from slt_tf.study import runner
@@ -46,14 +47,13 @@ def main(argv):
                                               "keep_ratios")
   if not keep_ratios and not _DENSE.value:
     sys.exit("error: --keep_ratios is empty and --nodense: nothing to run")
-  if flags.FLAGS.workdir is None:
-    flags.FLAGS.workdir = _SWEEP_DIR.value  # Replaced per run.
   with errors.exit_on_error(flagged=(ValueError,)):
-    base = config_flags.config()
+    base = cli.base_config(_SWEEP_DIR.value)
+    runs = plan_lib.study_runs(
+        base, plan_lib.sweep_plan(keep_ratios, _DENSE.value, base.seed),
+        _SWEEP_DIR.value)
   with errors.exit_on_error(plain=(FloatingPointError,)):
-    plan = plan_lib.sweep_plan(keep_ratios, _DENSE.value, base.seed)
-    rows = runner.run_plan(base, plan, _SWEEP_DIR.value)
-    report.write_sweep(rows, _SWEEP_DIR.value)
+    report.write_sweep(runner.run_plan(runs, kind="sweep"), _SWEEP_DIR.value)
   print(open(os.path.join(_SWEEP_DIR.value, "results.md")).read())
 
 

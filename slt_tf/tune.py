@@ -4,9 +4,10 @@ on the selection split.
   python -m slt_tf.tune --flagfile=configs/tune_cpu.cfg [--shard=0/2]
 
 Every search flag of ``slt_tf.train`` sets the shared configuration; each
-``--pilot="NAME --flag=value ..."`` (repeatable) replaces some of it, for every
-method of ``--methods`` and every seed of ``--seeds`` (``--only=ticket`` inside
-a pilot limits it to those methods). Runs go to
+pilot of the ``--pilots`` file (JSON, ``slt_tf.study.pilots``) replaces some of
+it, for every method of ``--methods`` and every seed of ``--seeds`` (a pilot's
+``only`` limits it to those methods). ``--pilot="NAME --flag=value ..."``
+(repeatable) adds one pilot written on the command line. Runs go to
 ``--tune_dir/runs/<pilot>/<method>_k<keep>_s<seed>`` and resume, so rerunning
 the command continues where it stopped. Each finished run is evaluated on the
 selection split (never the report split) at its last and its best checkpoint,
@@ -25,9 +26,10 @@ from absl import flags
 
 from slt_tf import config_flags
 from slt_tf import errors
-from slt_tf import fileio
+from slt_tf.study import cli
+from slt_tf.study import pilots
 from slt_tf.study import plan as plan_lib
-from slt_tf.study import tuning
+from slt_tf.study import report
 
 # The search's flags (listed in --helpshort); this front end's follow.
 config_flags.define()
@@ -35,9 +37,13 @@ flags.adopt_module_key_flags(config_flags)
 
 _TUNE_DIR = flags.DEFINE_string("tune_dir", "workdirs/tune",
                                 "Directory of the pilots' runs.")
+_PILOTS_FILE = flags.DEFINE_string(
+    "pilots", None, "The pilots: a JSON file {\"pilots\": [{\"name\": ..., "
+    "\"flags\": {...}, \"only\": [...]}, ...]} (slt_tf.study.pilots).")
 _PILOTS = flags.DEFINE_multi_string(
-    "pilot", ["shared"], "A pilot: 'NAME --flag=value ...' (repeatable); "
-    "its flags replace the shared ones; '--only=m1,m2' limits its methods.")
+    "pilot", [], "A pilot written here: 'NAME --flag=value ...' (repeatable; "
+    "after the file's); '--only=m1,m2' limits its methods. Without --pilots "
+    "and --pilot: one pilot, 'shared'.")
 _METHODS = flags.DEFINE_list("methods", ["ticket", "dense"],
                              "Methods every pilot runs for.")
 _TUNE_KEEP_RATIO = flags.DEFINE_float(
@@ -57,56 +63,53 @@ _RESULTS_MD = flags.DEFINE_string("results_md", "results/tuning.md",
                                   "The pilots' table (Markdown).")
 
 
+def _plan():
+  """(shared configuration, every pilot run, this shard's runs).
+
+  Raises:
+    ValueError: starting with the flag at fault.
+  """
+  chosen = (pilots.load_pilots(_PILOTS_FILE.value) if _PILOTS_FILE.value
+            else [])
+  chosen += [pilots.parse_pilot(text) for text in _PILOTS.value]
+  if not chosen:
+    chosen = [pilots.parse_pilot("shared")]
+  names = [p.name for p in chosen]
+  if len(set(names)) != len(names):
+    raise ValueError(f"pilot names must differ, got {names}")
+  for name in _METHODS.value:
+    if name not in ("ticket", "dense", "adversarial_ticket"):
+      raise ValueError("methods must be among ticket, dense, "
+                       f"adversarial_ticket (methods that learn), got {name!r}")
+  seeds = cli.integers(_SEEDS)
+  if not seeds:
+    raise ValueError("seeds is empty")
+  index, count = plan_lib.parse_shard(_SHARD.value)
+  if _BN_BATCHES.value < 1:
+    raise ValueError(f"tune_bn_batches must be >= 1, got {_BN_BATCHES.value}")
+  base = cli.base_config(_TUNE_DIR.value)
+  for pilot in chosen:  # Every pilot's configuration, before any run.
+    pilots.pilot_config(pilot)
+  runs = pilots.tuning_runs(chosen, _METHODS.value, _TUNE_KEEP_RATIO.value,
+                            seeds, os.path.join(_TUNE_DIR.value, "runs"),
+                            _EVAL_SEED.value, _BN_BATCHES.value)
+  return base, runs, plan_lib.shard(runs, index, count)
+
+
 def main(argv):
   if len(argv) > 1:
     sys.exit(f"error: unexpected arguments {argv[1:]}")
-  if flags.FLAGS.workdir is None:
-    flags.FLAGS.workdir = _TUNE_DIR.value  # Replaced per run.
-  try:
-    pilots = [tuning.parse_pilot(text) for text in _PILOTS.value]
-    names = [p.name for p in pilots]
-    if len(set(names)) != len(names):
-      raise ValueError(f"pilot names must differ, got {names}")
-    for name in _METHODS.value:
-      if name not in ("ticket", "dense", "adversarial_ticket"):
-        raise ValueError("methods must be among ticket, dense, "
-                         f"adversarial_ticket (methods that learn), got "
-                         f"{name!r}")
-    try:
-      seeds = [int(s) for s in _SEEDS.value]
-    except ValueError:
-      raise ValueError(f"seeds must be integers, got {_SEEDS.value}") from None
-    index, count = plan_lib.parse_shard(_SHARD.value)
-    if not seeds:
-      raise ValueError("seeds is empty")
-    if _BN_BATCHES.value < 1:
-      raise ValueError(f"tune_bn_batches must be >= 1, got "
-                       f"{_BN_BATCHES.value}")
-    base = config_flags.config()
-    if base.method != "ticket":
-      raise ValueError("method: the plan sets each run's method; leave "
-                       "--method unset")
-    for pilot in pilots:  # Every pilot's configuration, before any run.
-      tuning.pilot_config(pilot)
-    plan = tuning.tuning_plan(pilots, _METHODS.value, _TUNE_KEEP_RATIO.value,
-                              seeds)
-    mine = plan_lib.shard(plan, index, count)
-  except ValueError as e:
-    sys.exit(f"error: --{e}")
-  runs_dir = os.path.join(_TUNE_DIR.value, "runs")
-  os.makedirs(runs_dir, exist_ok=True)
-  fileio.write_atomic(os.path.join(_TUNE_DIR.value, f"flags.{index}of{count}"
-                                   ".txt"),
-                      flags.FLAGS.flags_into_string().encode())
-  # The whole tuning's command: a shard's --shard is not part of it.
-  command = " ".join(["python -m slt_tf.tune"] + [
-      a for a in sys.argv[1:] if not a.startswith("--shard")])
-  write = lambda rows: tuning.write_table(rows, _RESULTS_MD.value, command,
-                                          base)
+  with errors.exit_on_error(flagged=(ValueError,)):
+    base, runs, mine = _plan()
+  index, count = plan_lib.parse_shard(_SHARD.value)
+  cli.record_flags(_TUNE_DIR.value, f"flags.{index}of{count}.txt")
+  os.makedirs(os.path.join(_TUNE_DIR.value, "runs"), exist_ok=True)
+  command = cli.command("slt_tf.tune")
+  write = lambda rows: report.write_pilots_table(rows, _RESULTS_MD.value,
+                                                 command, base)
   with errors.exit_on_error(plain=(FloatingPointError,)):
-    write(tuning.run_tuning(mine, runs_dir, _RESULTS_JSON.value,
-                            _EVAL_SEED.value, _BN_BATCHES.value,
-                            after_each=write))
+    write(cli.execute(runs, mine, _RESULTS_JSON.value, pilots.row_key,
+                      drop_others=False, then=write, kind="tuning"))
   print(open(_RESULTS_MD.value).read())
 
 

@@ -15,7 +15,7 @@ import testutil
 def run_bench(script, *args):
   result = testutil.run_python(
       os.path.join(testutil.REPO, "bench", script), *args, timeout=600,
-      env=dict(SLT_TF_CACHE=testutil.shared_dir("cache")))
+      env=dict(SLT_TF_CACHE=testutil.cache_dir()))
   assert result.returncode == 0, result.stderr[-3000:]
   return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -211,8 +211,9 @@ class BenchTest(tf.test.TestCase, parameterized.TestCase):
                      workdir_lib.resolve_checkpoint(workdir, "latest"))
     # Seed 0 on the report split is what evaluate reports.
     from slt_tf.evaluation import evaluator as evaluator_lib  # pylint: disable=g-import-not-at-top
-    plain = evaluator_lib.evaluate_workdir(workdir, num_samples=20,
-                                           cache_dir=config.cache_dir)
+    plain = evaluator_lib.evaluate_workdir(
+        workdir, settings=evaluator_lib.EvalSettings(20),
+        cache_dir=config.cache_dir)
     self.assertAllClose(report["report"]["fids"][0],
                         plain["metrics"]["fid_digits_20"], rtol=1e-5)
     self.assertIn("cpu", report["machine"])

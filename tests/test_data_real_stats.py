@@ -1,6 +1,8 @@
 """Real statistics: streamed moments against NumPy, and the keyed cache."""
 
 import os
+import threading
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -36,7 +38,7 @@ class CacheTest(tf.test.TestCase):
   def setUpClass(cls):
     super().setUpClass()
     path, _ = classifier.ensure_trained(datasets.EMBEDDED, 32, 0,
-                                        testutil.shared_dir("cache"),
+                                        testutil.cache_dir(),
                                         testutil.data_dir())
     cls.extractor = features.build("classifier", 32, path)
 
@@ -93,6 +95,35 @@ class CacheTest(tf.test.TestCase):
     self.assertAllEqual(cache.load(path, {"a": 1})["v"], np.arange(3))
     self.assertIsNone(cache.load(path, {"a": 2}))
     self.assertEqual(os.listdir(os.path.dirname(path)), ["entry.npz"])
+
+  def testLoadOrCompute_ConcurrentCallersComputeOnceThenLoad(self):
+    """Threads stand in for the processes of a study's shards: ``flock``
+    locks belong to open files, so two threads exclude each other as two
+    processes do."""
+    path = os.path.join(self.get_temp_dir(), "shared", "entry.npz")
+    calls, results = [], [None] * 3
+
+    def compute():
+      calls.append(1)
+      time.sleep(0.5)  # Long enough for the others to be waiting.
+      return {"v": np.arange(4.0)}
+
+    def call(i):
+      results[i] = cache.load_or_compute(path, {"k": 1}, compute)
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(3)]
+    for t in threads:
+      t.start()
+    for t in threads:
+      t.join()
+    self.assertLen(calls, 1)
+    self.assertEqual(sorted(computed for _, computed in results),
+                     [False, False, True])
+    for arrays, _ in results:
+      self.assertAllEqual(arrays["v"], np.arange(4.0))
+    arrays, computed = cache.load_or_compute(path, {"k": 2}, lambda: {
+        "v": np.ones(2)})
+    self.assertTrue(computed)  # Another key: computed, not the stored one.
+    self.assertAllEqual(arrays["v"], np.ones(2))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from slt_tf.data import datasets
 from slt_tf import errors
 from slt_tf.evaluation import backbones
 from slt_tf.evaluation import evaluator as evaluator_lib
+from slt_tf.eval_settings import EvalSettings
 from slt_tf.features import classifier
 from slt_tf.generators import batch_norm_stats
 from slt_tf import train_lib
@@ -30,7 +31,7 @@ class EvaluateTest(tf.test.TestCase):
 
   def testWorkdir_NamedMetricsStrictJsonAndTensorBoard(self):
     result = evaluator_lib.evaluate_workdir(
-        self.workdir, num_samples=50, cache_dir=testutil.shared_dir("cache"))
+        self.workdir, settings=EvalSettings(50), cache_dir=testutil.cache_dir())
     self.assertEqual((result["split"], result["backbone"], result["n"],
                       result["step"]), ("test[50%:]", "digits", 50, 2))
     self.assertCountEqual(result["metrics"], [
@@ -60,15 +61,15 @@ class EvaluateTest(tf.test.TestCase):
     self.assertEqual(best["value"], min(s["metrics"]["fid_digits_64"]
                                         for s in selected))
     result = evaluator_lib.evaluate_workdir(
-        self.workdir, checkpoint="best", num_samples=20,
-        cache_dir=testutil.shared_dir("cache"))
+        self.workdir, checkpoint="best", settings=EvalSettings(20),
+        cache_dir=testutil.cache_dir())
     self.assertEqual(result["step"], best["step"])
     self.assertEqual(result["split"], report)
 
   def testCli_WritesJsonAndRefusesMissingCheckpoints(self):
     result = testutil.run_module(
         "slt_tf.evaluate", f"--workdir={self.workdir}", "--eval_samples=30",
-        f"--cache_dir={testutil.shared_dir('cache')}")
+        f"--cache_dir={testutil.cache_dir()}")
     self.assertEqual(result.returncode, 0, result.stderr)
     self.assertIn("fid_digits_30", result.stdout)
     self.assertTrue(os.path.exists(os.path.join(
@@ -78,15 +79,17 @@ class EvaluateTest(tf.test.TestCase):
     os.makedirs(empty)
     with open(os.path.join(empty, "config.json"), "w") as f:
       f.write(self.config.to_json())
-    for args, expected in (([f"--workdir={empty}"], "no checkpoint"),
-                           ([f"--workdir={self.workdir}", "--checkpoint=nope"],
-                            "not a checkpoint prefix"),
-                           ([f"--workdir={empty}/missing"], "does not exist")):
-      result = testutil.run_module("slt_tf.evaluate", *args)
-      self.assertNotEqual(result.returncode, 0)
-      last = result.stderr.strip().splitlines()[-1]
+    cases = (([f"--workdir={empty}"], "no checkpoint"),
+             ([f"--workdir={self.workdir}", "--checkpoint=nope"],
+              "not a checkpoint prefix"),
+             ([f"--workdir={empty}/missing"], "does not exist"))
+    results = testutil.entry_cases("slt_tf.evaluate",
+                                   [args for args, _ in cases])
+    for (args, expected), result in zip(cases, results):
+      self.assertNotEqual(result["status"], 0, args)
+      self.assertIsNone(result["traceback"], args)
+      last = result["stderr"].strip().splitlines()[-1]
       self.assertRegex(last, f"^error: --.*{expected}")
-      self.assertNotIn("Traceback", result.stderr)
 
 
   def testExportedSavedModel_SameMetricsAsItsCheckpoint(self):
@@ -106,7 +109,7 @@ class EvaluateTest(tf.test.TestCase):
         tf.TensorSpec([None, nz], tf.float32, name="z")])
     export_dir = os.path.join(self.get_temp_dir(), "export", "1")
     archive.write_out(export_dir, verbose=False)
-    kwargs = dict(num_samples=200, cache_dir=testutil.shared_dir("cache"))
+    kwargs = dict(settings=EvalSettings(200), cache_dir=testutil.cache_dir())
     from_checkpoint = evaluator_lib.evaluate_workdir(self.workdir, **kwargs)
     from_export = evaluator_lib.evaluate_workdir(
         self.workdir, saved_model=export_dir, **kwargs)
@@ -122,12 +125,17 @@ class EvaluateTest(tf.test.TestCase):
                                     saved_model=self.get_temp_dir(), **kwargs)
     with self.assertRaisesRegex(errors.RunError, "^bn_batches: "):
       evaluator_lib.evaluate_workdir(self.workdir, saved_model=export_dir,
-                                    bn_batches=2, **kwargs)
+                                     settings=EvalSettings(200, bn_batches=2),
+                                     cache_dir=testutil.cache_dir())
 
   def testBnReestimation_OwnFileSameAsReestimatingFirstStatsRestored(self):
-    kwargs = dict(num_samples=30, cache_dir=testutil.shared_dir("cache"))
-    plain = evaluator_lib.evaluate_workdir(self.workdir, **kwargs)
-    bn = evaluator_lib.evaluate_workdir(self.workdir, bn_batches=2, **kwargs)
+    plain_settings, cache_dir = EvalSettings(30), testutil.cache_dir()
+    bn_settings = plain_settings.replace(bn_batches=2)
+    plain = evaluator_lib.evaluate_workdir(self.workdir,
+                                           settings=plain_settings,
+                                           cache_dir=cache_dir)
+    bn = evaluator_lib.evaluate_workdir(self.workdir, settings=bn_settings,
+                                        cache_dir=cache_dir)
     self.assertEqual(bn["bn_batches"], 2)
     self.assertIn("_bn_", os.path.basename(bn["path"]))
     self.assertTrue(os.path.exists(plain["path"]))
@@ -137,7 +145,7 @@ class EvaluateTest(tf.test.TestCase):
     norms = batch_norm_stats.batch_norms(generator)
     stored = [n.moving_mean.numpy() for n in norms]
     evaluator = evaluator_lib.Evaluator(self.config, plain["split"],
-                                        bn_batches=2, **kwargs)
+                                        bn_settings, cache_dir)
     values = evaluator.evaluate(generator)
     for norm, mean in zip(norms, stored):
       self.assertAllEqual(norm.moving_mean.numpy(), mean)
@@ -145,21 +153,25 @@ class EvaluateTest(tf.test.TestCase):
     batch_norm_stats.reestimate(generator, 2, self.config.batch_size,
                                 self.config.latent_size)
     by_hand = evaluator_lib.Evaluator(self.config, plain["split"],
-                                      **kwargs).evaluate(generator)
+                                      plain_settings,
+                                      cache_dir).evaluate(generator)
     self.assertAllClose(values["fid_digits_30"], by_hand["fid_digits_30"],
                         rtol=1e-5)
     self.assertAllClose(values["fid_digits_30"], bn["metrics"]["fid_digits_30"],
                         rtol=1e-5)
     with self.assertRaisesRegex(ValueError, "^bn_batches must be >= 0"):
-      evaluator_lib.Evaluator(self.config, plain["split"], bn_batches=-1,
-                              **kwargs)
+      plain_settings.replace(bn_batches=-1)
+    with self.assertRaisesRegex(ValueError, "^num_samples must be >= 2"):
+      EvalSettings(1)
 
 
   def testGrayscaleDiagnostic_OwnNamesOwnFileSameOnGrayImages(self):
-    kwargs = dict(num_samples=30, cache_dir=testutil.shared_dir("cache"))
-    plain = evaluator_lib.evaluate_workdir(self.workdir, **kwargs)
-    gray = evaluator_lib.evaluate_workdir(self.workdir, grayscale=True,
-                                         **kwargs)
+    settings, cache_dir = EvalSettings(30), testutil.cache_dir()
+    plain = evaluator_lib.evaluate_workdir(self.workdir, settings=settings,
+                                           cache_dir=cache_dir)
+    gray = evaluator_lib.evaluate_workdir(
+        self.workdir, settings=settings.replace(grayscale=True),
+        cache_dir=cache_dir)
     self.assertIn("fid_digits-gray_30", gray["metrics"])
     self.assertNotEqual(plain["path"], gray["path"])
     self.assertIn("_gray_", os.path.basename(gray["path"]))
@@ -169,8 +181,9 @@ class EvaluateTest(tf.test.TestCase):
     as_gray = workdir_lib.restore_generator(self.config)
     self.assertEqual(as_gray.output_shape[-1], 1)
     split = plain["split"]
-    values = [evaluator_lib.Evaluator(self.config, split, grayscale=g,
-                                     **kwargs).evaluate(as_gray)
+    values = [evaluator_lib.Evaluator(self.config, split,
+                                     settings.replace(grayscale=g),
+                                     cache_dir).evaluate(as_gray)
               for g in (False, True)]
     self.assertAllClose(values[0]["fid_digits_30"],
                         values[1]["fid_digits-gray_30"], rtol=1e-4)
@@ -181,7 +194,7 @@ class EvaluateTest(tf.test.TestCase):
 class BackboneTest(tf.test.TestCase):
 
   def testDigitsEvaluator_AccurateAndIndependentOfTheFeatureNet(self):
-    cache_dir = testutil.shared_dir("cache")
+    cache_dir = testutil.cache_dir()
     backbone = backbones.build("digits", 32, dataset=datasets.EMBEDDED,
                                cache_dir=cache_dir,
                                data_dir=testutil.data_dir())

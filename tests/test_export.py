@@ -225,7 +225,7 @@ class ExportTest(tf.test.TestCase):
     with self.assertRaisesRegex(RunError, r"^saved_model: .* was exported "
                                 r"from another run than --workdir .*ticket"):
       evaluator_lib.evaluate_workdir(self.workdir, saved_model=path,
-                                     num_samples=10)
+                                     settings=evaluator_lib.EvalSettings(10))
 
   def testServingRequest_WrongLatentSizeOrDtype_RefusedClearly(self):
     serve = tf.saved_model.load(self.model_dir).signatures["serving_default"]
@@ -279,11 +279,12 @@ class ExportTest(tf.test.TestCase):
           "--model_name=a/b"], "^error: --model_name"),
         ([f"--workdir={self.workdir}"], "^error: --export_dir"),
     )
-    for args, expected in cases:
-      result = export(*args)
-      self.assertNotEqual(result.returncode, 0, args)
-      self.assertRegex(result.stderr.strip().splitlines()[-1], expected)
-      self.assertNotIn("Traceback", result.stderr)
+    results = testutil.entry_cases("slt_tf.export",
+                                   [args for args, _ in cases])
+    for (args, expected), result in zip(cases, results):
+      self.assertNotEqual(result["status"], 0, args)
+      self.assertIsNone(result["traceback"], args)
+      self.assertRegex(result["stderr"].strip().splitlines()[-1], expected)
     self.assertEqual(os.listdir(self.get_temp_dir() + "/empty"),
                      ["config.json"])
     self.assertFalse(os.path.exists(self.get_temp_dir() + "/t"))

@@ -19,7 +19,7 @@ MAX_LINES = 500
 # above all three. BUILD.md ("Layout") shows the same table.
 LAYERS = (
     ("errors", "config_fields", "fileio", "runtime", "replica", "methods",
-     "precision", "devices"),
+     "precision", "devices", "eval_settings"),
     ("ticket", "data"),
     ("generators", "features"),
     ("config",),

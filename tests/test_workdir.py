@@ -50,7 +50,7 @@ class PrepareTest(tf.test.TestCase):
     result = testutil.run_module(
         "slt_tf.train", "--flagfile=configs/demo.cfg",
         f"--workdir={blocker}/run", f"--data_dir={testutil.data_dir()}",
-        f"--cache_dir={testutil.shared_dir('cache')}", "--width=4",
+        f"--cache_dir={testutil.cache_dir()}", "--width=4",
         "--max_real_images=256", "--batch_size=8", "--train_steps=1",
         "--eval_every=0")
     self.assertNotEqual(result.returncode, 0)

@@ -39,9 +39,27 @@ def shared_dir(name: str) -> str:
 
 
 @functools.lru_cache(maxsize=None)
+def run_dir(name: str) -> str:
+  """A directory shared by every process of this test run (all xdist
+  workers: ``PYTEST_XDIST_TESTRUNUID``), for what the code under test
+  prepares once under its own locks: the TFDS data and the cache of real
+  statistics and trained classifiers."""
+  run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
+  path = os.path.join(tempfile.gettempdir(), f"slt_tf_tests_run_{run}", name)
+  os.makedirs(path, exist_ok=True)
+  return path
+
+
+def cache_dir() -> str:
+  """The run-wide ``--cache_dir`` of the tests (``run_dir``): each real
+  statistic and classifier is computed once per test run."""
+  return run_dir("cache")
+
+
+@functools.lru_cache(maxsize=None)
 def data_dir() -> str:
-  """A TFDS data_dir holding the prepared embedded dataset."""
-  path = shared_dir("tfds")
+  """A TFDS data_dir holding the prepared embedded dataset (run-wide)."""
+  path = run_dir("tfds")
   datasets.check(datasets.EMBEDDED, data_dir=path)
   return path
 
@@ -52,7 +70,7 @@ def tiny_config(workdir: str, **overrides) -> TrainConfig:
   values = dict(workdir=workdir, arch="gfmn", resolution=32, width=4,
                 grid_size=4, ticket=ticket, dataset=datasets.EMBEDDED,
                 data_dir=data_dir(), features="classifier",
-                max_real_images=256, cache_dir=shared_dir("cache"),
+                max_real_images=256, cache_dir=cache_dir(),
                 batch_size=8, train_steps=4, learning_rate=1e-3,
                 checkpoint_every=2, log_every=2, sample_every=2,
                 strategy="default")
@@ -77,6 +95,24 @@ def run_python(*args, timeout=300, env=None, cwd=REPO, drop_env=()):
   full_env.update(env or {})
   return subprocess.run([sys.executable, *args], cwd=cwd, env=full_env,
                         capture_output=True, text=True, timeout=timeout)
+
+
+def entry_cases(module: str, cases, timeout=600):
+  """Runs ``module``'s ``main`` on each argument list of ``cases`` in one
+  subprocess (``tests/entry_cases.py``: the flags reset between cases);
+  returns a list of {"status", "stderr", "traceback"} per case, in order.
+
+  For refusals of bad flags, which happen before any work: one interpreter
+  and one TensorFlow import for all of them.
+  """
+  result = run_python(os.path.join(REPO, "tests", "entry_cases.py"), module,
+                      json.dumps([list(c) for c in cases]), timeout=timeout)
+  lines = [json.loads(l) for l in result.stdout.splitlines()
+           if l.startswith("{")]
+  if result.returncode or len(lines) != len(cases):
+    raise AssertionError(f"entry_cases {module} failed "
+                         f"({result.returncode}):\n{result.stderr[-3000:]}")
+  return lines
 
 
 def start_python(*args, env=None, cwd=REPO):

@@ -10,7 +10,7 @@ recomputed rather than trusted.
 import hashlib
 import json
 import os
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional, Tuple
 
 from absl import logging
 import numpy as np
@@ -74,3 +74,25 @@ def load(path: str, key: dict) -> Optional[Dict[str, np.ndarray]]:
 def save(path: str, key: dict, arrays: Dict[str, np.ndarray]) -> None:
   """Writes ``arrays`` and ``key`` to ``path`` atomically."""
   fileio.write_npz(path, {_KEY_ENTRY: np.array(canonical_key(key)), **arrays})
+
+
+def load_or_compute(path: str, key: dict,
+                    compute: Callable[[], Dict[str, np.ndarray]]
+                    ) -> Tuple[Dict[str, np.ndarray], bool]:
+  """The entry at ``path`` for ``key``, computed and saved when missing;
+  returns (arrays, whether they were computed here).
+
+  Processes that want one entry at once (a study's shards, starting
+  together) take turns under a lock on the entry: the first computes it, the
+  others then load it instead of computing it again.
+  """
+  cached = load(path, key)
+  if cached is not None:
+    return cached, False
+  with fileio.locked(path):
+    cached = load(path, key)  # Written while this process waited.
+    if cached is not None:
+      return cached, False
+    arrays = compute()
+    save(path, key, arrays)
+    return arrays, True

@@ -96,19 +96,21 @@ def load_or_compute(extractor, dataset: str, resolution: int, split: str,
          "order": (f"shuffled:{SHUFFLE_SEED}" if folders.is_folder(dataset)
                    else "tfds"), **extractor.cache_identity()}
   path = cache.entry_path(cache_dir, "real_stats", key)
-  cached = cache.load(path, key)
-  if cached is not None:
+
+  def compute():
+    logging.info("real statistics: computing over %d %s/%s images with %s",
+                 count, dataset, split, extractor.describe())
+    ds = datasets.batched(images.dataset.take(count), batch_size)
+    fn = tf.function(lambda x: extractor.model(x, training=False))
+    start = time.time()
+    mean, variance, seen = stream_moments(ds, fn, count)
+    assert seen == count, (seen, count)
+    logging.info("real statistics: %d images in %.1f s, cached in %s", count,
+                 time.time() - start, path)
+    return {"mean": mean.astype(np.float32),
+            "variance": variance.astype(np.float32)}
+
+  stats, computed = cache.load_or_compute(path, key, compute)
+  if not computed:
     logging.info("real statistics: cached in %s (%d images)", path, count)
-    return cached["mean"], cached["variance"], key
-  logging.info("real statistics: computing over %d %s/%s images with %s",
-               count, dataset, split, extractor.describe())
-  ds = datasets.batched(images.dataset.take(count), batch_size)
-  fn = tf.function(lambda x: extractor.model(x, training=False))
-  start = time.time()
-  mean, variance, seen = stream_moments(ds, fn, count)
-  assert seen == count, (seen, count)
-  mean, variance = mean.astype(np.float32), variance.astype(np.float32)
-  cache.save(path, key, {"mean": mean, "variance": variance})
-  logging.info("real statistics: %d images in %.1f s, cached in %s", count,
-               time.time() - start, path)
-  return mean, variance, key
+  return stats["mean"], stats["variance"], key

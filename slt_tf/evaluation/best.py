@@ -57,10 +57,8 @@ class BestKeeper:
     generator and reads the best checkpoint kept so far."""
     config = self.config
     self.state = state
-    self.evaluator = Evaluator(
-        config, self.split, config.eval_samples, config.eval_backbone,
-        config.eval_backbone_weights, config.cache_dir,
-        bn_batches=config.eval_bn_batches)
+    self.evaluator = Evaluator(config, self.split, config.eval_settings(),
+                               config.cache_dir)
     self.key = metric_name("fid", self.evaluator.backbone.name,
                            self.evaluator.n)
     best_json = workdir_lib.best_record_path(self.config.workdir)

@@ -26,6 +26,7 @@ from slt_tf.data import images as images_lib
 from slt_tf.errors import RunError
 from slt_tf.evaluation import backbones
 from slt_tf.evaluation import metrics
+from slt_tf.eval_settings import EvalSettings
 from slt_tf import fileio
 from slt_tf.generators import batch_norm_stats
 from slt_tf.generators import inputs as inputs_lib
@@ -54,32 +55,23 @@ class Evaluator:
   Args:
     config: the run's configuration (dataset, resolution, latent size).
     split: the real split compared against.
-    num_samples: N, real and generated; capped at the split's size.
-    backbone: one of ``backbones.BACKBONES``, or "auto".
-    backbone_weights: weights of the inception backbone.
-    cache_dir: cache of real activations and the digits evaluator.
+    settings: what is computed (N, backbone, latent seed, batch-norm
+      re-estimation on batches of ``config.batch_size`` fresh latents,
+      gray diagnostic); see ``slt_tf.eval_settings``.
+    cache_dir: cache of real activations and the domain evaluator (default:
+      the run's, else ``cache.default_dir()``).
     batch_size: images per backbone call.
-    seed: seed of the evaluation latents (the same for every checkpoint).
-    grayscale: convert generated images to gray (ITU-R 601 luma, repeated
-      over RGB) before the backbone: a diagnostic for grayscale datasets that
-      separates shape from colour; its metrics are named ``<m>_<backbone>-
-      gray_<N>`` and never replace the plain ones.
-    bn_batches: re-estimate the generator's batch-norm moving statistics on
-      this many batches of fresh latents (``config.batch_size`` each) before
-      sampling, and restore them afterwards
-      (``slt_tf.generators.batch_norm_stats``); 0: use the stored ones.
   """
 
-  def __init__(self, config: TrainConfig, split: str, num_samples: int = 10000,
-               backbone: str = "auto", backbone_weights: Optional[str] = None,
-               cache_dir: Optional[str] = None, batch_size: int = 100,
-               seed: int = 0, grayscale: bool = False, bn_batches: int = 0):
-    if num_samples < 2:
-      raise ValueError(f"num_samples must be >= 2, got {num_samples}")
-    if bn_batches < 0:
-      raise ValueError(f"bn_batches must be >= 0, got {bn_batches}")
+  def __init__(self, config: TrainConfig, split: str,
+               settings: EvalSettings = EvalSettings(),
+               cache_dir: Optional[str] = None, batch_size: int = 100):
     self.config, self.split, self.batch_size = config, split, batch_size
-    self.seed, self.grayscale, self.bn_batches = seed, grayscale, bn_batches
+    self.settings = settings
+    self.seed, self.grayscale = settings.seed, settings.grayscale
+    self.bn_batches = settings.bn_batches
+    num_samples, backbone = settings.num_samples, settings.backbone
+    backbone_weights = settings.backbone_weights
     self._sample_for, self._sample = None, None
     cache_dir = cache_dir or config.cache_dir or cache.default_dir()
     name = (backbones.default_backbone(config.dataset, backbone_weights,
@@ -98,19 +90,18 @@ class Evaluator:
            "backbone": self.backbone.name,
            "weights_id": self.backbone.weights_id}
     path = cache.entry_path(cache_dir, "real_activations", key)
-    cached = cache.load(path, key)
-    if cached is None:
+
+    def compute():
       start = time.time()
       acts, _ = backbones.activations(
           self.backbone, datasets.batched(real.dataset.take(self.n), batch_size))
-      cache.save(path, key, {"activations": acts})
       logging.info("real activations: %d %s/%s images through %s in %.1f s, "
                    "cached in %s", self.n, config.dataset, split,
                    self.backbone.describe(), time.time() - start, path)
-    else:
-      acts = cached["activations"]
-    self.real = acts
-    self.real_moments = metrics.mean_and_covariance(acts)
+      return {"activations": acts}
+
+    self.real = cache.load_or_compute(path, key, compute)[0]["activations"]
+    self.real_moments = metrics.mean_and_covariance(self.real)
 
   def generated_images(self, generator):
     """Batches of N images from fixed latents, in inference mode."""
@@ -255,79 +246,85 @@ def _result_label(step: int, saved_model: bool, grayscale: bool,
   return prefix
 
 
-def _stored_result(config: TrainConfig, workdir: str, checkpoint, split,
-                   label, evaluator_kwargs) -> Optional[dict]:
+def _stored_result(workdir: str, checkpoint, split, label,
+                   settings: EvalSettings) -> Optional[dict]:
   """The stored result of the evaluation ``evaluate_workdir`` was asked for:
-  same checkpoint, N, backbone, latent seed and re-estimation; else None."""
+  the same checkpoint and ``settings`` (``EvalSettings.same_evaluation``);
+  else None."""
   path = workdir_lib.resolve_checkpoint(workdir, checkpoint)
   step = workdir_lib.checkpoint_step(path)
-  bn = evaluator_kwargs.get("bn_batches")
-  bn = config.eval_bn_batches if bn is None else bn
-  label = label or _result_label(step, False,
-                                 evaluator_kwargs.get("grayscale", False), bn)
+  label = label or _result_label(step, False, settings.grayscale,
+                                 settings.bn_batches)
   stored_path = result_path(workdir, split, step, label)
   if not os.path.exists(stored_path):
     return None
   with open(stored_path) as f:
     stored = json.load(f)
-  backbone = evaluator_kwargs.get("backbone", "auto")
-  if (stored.get("checkpoint") == path
-      and stored.get("requested_n") == evaluator_kwargs.get("num_samples",
-                                                             10000)
-      # "domain" is stored with its dataset's digest: domain-<digest>.
-      and backbone in ("auto", stored.get("backbone", "").split("-")[0])
-      # Results written before these fields existed used seed 0 and none.
-      and stored.get("eval_seed", 0) == evaluator_kwargs.get("seed", 0)
-      and stored.get("bn_batches", 0) == bn):
+  if stored.get("checkpoint") == path and settings.same_evaluation(stored):
     return stored
   return None
 
 
 def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
                      split: Optional[str] = None,
+                     settings: Optional[EvalSettings] = None,
                      saved_model: Optional[str] = None,
                      label: Optional[str] = None, reuse: bool = False,
-                     **evaluator_kwargs) -> dict:
+                     cache_dir: Optional[str] = None,
+                     batch_size: int = 100) -> dict:
   """Evaluates a run's checkpoint on a held-out split and writes the result.
 
   Args:
     workdir: the run's directory (its ``config.json`` defines the generator).
     checkpoint: "latest" (default), "best", or a checkpoint prefix.
-    saved_model: evaluate this exported SavedModel of the run instead of a
-      checkpoint (see ``SavedModelGenerator``).
     split: the real split; default: the report split of
       ``datasets.held_out_splits``, never the one the search selected on.
+    settings: what is computed; default: ``EvalSettings()`` (N=10,000) with
+      the run's ``eval_bn_batches`` (``run_settings``).
+    saved_model: evaluate this exported SavedModel of the run instead of a
+      checkpoint (see ``SavedModelGenerator``; its batch-norm statistics are
+      constants, so re-estimation is refused).
     label: names the result ``eval/<label>_<split>.json`` (default:
       ``step_N``, with ``_gray`` / ``_bn`` for those evaluations).
-    reuse: return the stored result of the same evaluation (checkpoint, N,
-      backbone, latent seed, re-estimation) instead of recomputing it.
-    **evaluator_kwargs: ``Evaluator`` arguments (num_samples, backbone, ...);
-      ``bn_batches`` None or absent: the run's ``eval_bn_batches`` (0 for a
-      SavedModel).
+    reuse: return the stored result of the same evaluation (checkpoint and
+      settings) instead of recomputing it.
+    cache_dir: see ``Evaluator``.
+    batch_size: images per backbone call.
 
   Returns:
-    {"metrics", "checkpoint", "step", "split", "backbone", "n", "path"}.
+    {"metrics", "checkpoint", "step", "split", "backbone", "n", "path", ...}.
   """
   runtime.log_once()
   config = workdir_lib.read_config(workdir)  # Checked before anything is written.
+  if settings is None:
+    settings = run_settings(config, saved_model=bool(saved_model))
   if split is None:
     split = datasets.held_out_splits(config.dataset, config.data_dir,
                                       config.holdout).report
   if reuse and not saved_model:
-    stored = _stored_result(config, workdir, checkpoint, split, label,
-                            evaluator_kwargs)
+    stored = _stored_result(workdir, checkpoint, split, label, settings)
     if stored is not None:
       return stored
+  evaluator = lambda: Evaluator(config, split, settings, cache_dir, batch_size)
   if saved_model:  # A reader of an export; it writes only its own result.
     return _evaluate(config, workdir, checkpoint, split, saved_model, label,
-                     evaluator_kwargs)
+                     evaluator)
   with workdir_lib.WorkdirLock(workdir, "an evaluation"):
     return _evaluate(config, workdir, checkpoint, split, saved_model, label,
-                     evaluator_kwargs)
+                     evaluator)
+
+
+def run_settings(config: TrainConfig, saved_model: bool = False,
+                 **changes) -> EvalSettings:
+  """``EvalSettings`` (N=10,000 unless changed) with the run's batch-norm
+  re-estimation (``eval_bn_batches``), so that an evaluation reports what the
+  search's keeper saw; 0 for an export, whose statistics are constants."""
+  bn = 0 if saved_model else config.eval_bn_batches
+  return EvalSettings(**dict(dict(bn_batches=bn), **changes))
 
 
 def _evaluate(config: TrainConfig, workdir, checkpoint, split, saved_model,
-              label, evaluator_kwargs) -> dict:
+              label, make_evaluator) -> dict:
   if saved_model:
     generator, path, step = SavedModelGenerator(saved_model), saved_model, -1
     generator.check_run(config, workdir)
@@ -335,17 +332,12 @@ def _evaluate(config: TrainConfig, workdir, checkpoint, split, saved_model,
     path = workdir_lib.resolve_checkpoint(workdir, checkpoint)
     generator = workdir_lib.restore_generator(config, path)
     step = workdir_lib.checkpoint_step(path)
-  if evaluator_kwargs.get("bn_batches") is None:
-    # The run's choice, so that evaluate reports what the search's keeper saw;
-    # an export has its statistics baked in.
-    evaluator_kwargs["bn_batches"] = (0 if saved_model
-                                      else config.eval_bn_batches)
-  evaluator = Evaluator(config, split, **evaluator_kwargs)
+  evaluator = make_evaluator()
   result = {"metrics": evaluator.evaluate(generator), "checkpoint": path,
             "step": step, "split": split, "backbone": evaluator.backbone.name,
             "backbone_weights": evaluator.backbone.weights_id,
             "n": evaluator.n,
-            "requested_n": evaluator_kwargs.get("num_samples", 10000),
+            "requested_n": evaluator.settings.num_samples,
             "eval_seed": evaluator.seed,
             "dataset": config.dataset}
   if evaluator.grayscale:

@@ -112,10 +112,19 @@ def ensure_trained(dataset: str, resolution: int, seed: int, cache_dir: str,
   """
   key = cache_key(dataset, resolution, seed, recipe, data_dir, holdout)
   path = cache.entry_path(cache_dir, "classifier", key)
-  cached = cache.load(path, key)
-  if cached is not None:
-    return path, {"test_accuracy": float(cached["test_accuracy"]),
-                  "num_classes": int(cached["num_classes"])}
+
+  def compute():
+    return _train(dataset, resolution, seed, data_dir, recipe, holdout, path)
+
+  arrays, _ = cache.load_or_compute(path, key, compute)
+  return path, {"test_accuracy": float(arrays["test_accuracy"]),
+                "num_classes": int(arrays["num_classes"])}
+
+
+def _train(dataset: str, resolution: int, seed: int, data_dir,
+           recipe: Recipe, holdout: float, path: str) -> dict:
+  """Trains the classifier; its weights, held-out accuracy and class count
+  as the arrays of a cache entry (``path``, where they will be stored)."""
   train = datasets.load(dataset, resolution, "train", data_dir,
                         with_labels=True, holdout=holdout)
   logging.info("training the %s classifier (%s) on %d images (%d epochs; "
@@ -140,13 +149,10 @@ def ensure_trained(dataset: str, resolution: int, seed: int, cache_dir: str,
   except datasets.DataError:
     logging.info("%s has no test split; held-out accuracy not measured",
                  dataset)
-  weights = classifier.get_weights()
-  cache.save(path, key, {
-      **{f"w{i}": w for i, w in enumerate(weights)},
-      "test_accuracy": np.float64(accuracy),
-      "num_classes": np.int64(train.num_classes)})
   logging.info("classifier %s: held-out accuracy %.4f", recipe.name, accuracy)
-  return path, {"test_accuracy": accuracy, "num_classes": train.num_classes}
+  return {**{f"w{i}": w for i, w in enumerate(classifier.get_weights())},
+          "test_accuracy": np.float64(accuracy),
+          "num_classes": np.int64(train.num_classes)}
 
 
 def load_features(path: str, resolution: int, recipe: Recipe = FEATURE_NET

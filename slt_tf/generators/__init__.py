@@ -9,7 +9,8 @@ int label of shape (B,)) to images (B, res, res, channels) in [-1, 1], with
 reproduce the paper's models; BUILD.md tabulates their parameter counts.
 """
 
-from typing import Optional
+import dataclasses
+from typing import Callable, Optional, Tuple
 
 import keras
 
@@ -22,31 +23,59 @@ from slt_tf.generators.common import TicketOptions
 from slt_tf.generators import gfmn
 from slt_tf.generators import sngan
 
-ARCHS = ("gfmn", "sngan", "biggan")
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+  """One generator architecture: everything the package knows of it.
+
+  Attributes:
+    build: its builder (``resolution``, ``options``, ``nz``, its width
+      argument and its own options).
+    width_arg: the builder's name for the base width (GFMN ngf, else ch).
+    default_nz: the latent size of its paper.
+    resolutions: the sizes it can produce.
+    paper_parameters_64: its paper's parameter count at 64x64 (dense), for
+      comparison.
+  """
+  build: Callable[..., keras.Model]
+  width_arg: str
+  default_nz: int
+  resolutions: Tuple[int, ...]
+  paper_parameters_64: float
+
+
+# Adding an architecture: its module with ``build`` and ``RESOLUTIONS``, then
+# its row here (BUILD.md, "Where a change goes").
+ARCHITECTURES = {
+    "gfmn": Architecture(gfmn.build, "ngf", 100, gfmn.RESOLUTIONS, 11.0e6),
+    "sngan": Architecture(sngan.build, "ch", 128, sngan.RESOLUTIONS, 5.7e6),
+    "biggan": Architecture(biggan.build, "ch", 120, biggan.RESOLUTIONS,
+                           17.31e6),
+}
+ARCHS = tuple(ARCHITECTURES)
 
 # The paper's parameter counts at 64x64 (dense generators), for comparison.
-PAPER_PARAMETERS_64 = {"gfmn": 11.0e6, "sngan": 5.7e6, "biggan": 17.31e6}
+PAPER_PARAMETERS_64 = {name: a.paper_parameters_64
+                       for name, a in ARCHITECTURES.items()}
 
-_BUILDERS = {"gfmn": gfmn.build, "sngan": sngan.build, "biggan": biggan.build}
-_WIDTH_ARG = {"gfmn": "ngf", "sngan": "ch", "biggan": "ch"}
-_DEFAULT_NZ = {"gfmn": 100, "sngan": 128, "biggan": 120}
+
+def architecture(arch: str) -> Architecture:
+  """The table's row of ``arch``.
+
+  Raises:
+    ValueError: naming ``arch`` and the choices.
+  """
+  if arch not in ARCHITECTURES:
+    raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
+  return ARCHITECTURES[arch]
 
 
 def resolutions(arch: str):
   """Resolutions an architecture can produce."""
-  _check_arch(arch)
-  return {"gfmn": gfmn.RESOLUTIONS, "sngan": sngan.RESOLUTIONS,
-          "biggan": biggan.RESOLUTIONS}[arch]
+  return architecture(arch).resolutions
 
 
 def default_nz(arch: str) -> int:
-  _check_arch(arch)
-  return _DEFAULT_NZ[arch]
-
-
-def _check_arch(arch):
-  if arch not in ARCHS:
-    raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
+  return architecture(arch).default_nz
 
 
 def build(arch: str, resolution: int = 64, width: Optional[int] = None,
@@ -72,7 +101,7 @@ def build(arch: str, resolution: int = 64, width: Optional[int] = None,
     ValueError: naming the argument, for an unknown arch, a resolution the
       architecture cannot produce, or a bad option.
   """
-  _check_arch(arch)
+  spec = architecture(arch)
   ticket_kwargs = {k: options.pop(k) for k in list(options)
                    if k in TicketOptions.__dataclass_fields__}
   if ticket is None:
@@ -81,19 +110,19 @@ def build(arch: str, resolution: int = 64, width: Optional[int] = None,
     raise ValueError(f"{sorted(ticket_kwargs)[0]}: give the ticket options "
                      "either as ticket= or as keywords, not both")
   kwargs = dict(resolution=resolution, options=ticket,
-                nz=default_nz(arch) if nz is None else nz)
+                nz=spec.default_nz if nz is None else nz)
   if width is not None:
-    kwargs[_WIDTH_ARG[arch]] = width
+    kwargs[spec.width_arg] = width
   try:
-    return _BUILDERS[arch](**kwargs, **options)
+    return spec.build(**kwargs, **options)
   except TypeError as e:
     if "unexpected keyword" in str(e):
       raise ValueError(f"unknown option for arch {arch!r}: {e}") from None
     raise
 
 
-__all__ = ["ARCHS", "CHANNELS", "PAPER_PARAMETERS_64", "TicketOptions", "build",
-           "build_discriminator", "check_channels", "default_nz",
+__all__ = ["ARCHITECTURES", "ARCHS", "Architecture", "CHANNELS", "PAPER_PARAMETERS_64", "TicketOptions", "build",
+           "architecture", "build_discriminator", "check_channels", "default_nz",
            "prunable_parameter_count", "resolutions"]
 
 build_discriminator = sngan.build_discriminator

@@ -32,11 +32,10 @@ from absl import flags
 
 from slt_tf import config_flags
 from slt_tf import errors
-from slt_tf import fileio
+from slt_tf.study import cli
+from slt_tf.study import pilots
 from slt_tf.study import plan as plan_lib
 from slt_tf.study import report
-from slt_tf.study import runner
-from slt_tf.study import tuning
 from slt_tf.ticket import masking
 
 
@@ -90,95 +89,64 @@ def _results_json_path(results_dir: str) -> str:
                                              "cpu_reproduction.json")
 
 
-def _integers(flag) -> list:
-  """A list flag's integers.
+def _plan():
+  """(shared configuration, every run of the study, this shard's runs).
 
   Raises:
-    ValueError: starting with the flag's name.
+    ValueError: starting with the flag at fault.
   """
-  try:
-    return [int(v) for v in flag.value]
-  except ValueError:
-    raise ValueError(f"{flag.name} must be integers, got {flag.value}"
-                     ) from None
+  keep_ratios = plan_lib.parse_keep_ratios(_TICKET_KEEP_RATIOS.value,
+                                           "ticket_keep_ratios")
+  masking.validate_keep_ratio(_BASELINE_KEEP_RATIO.value, "baseline_keep_ratio")
+  seeds = cli.integers(_SEEDS)
+  if not seeds:
+    raise ValueError("seeds is empty")
+  settings = plan_lib.study_plan(
+      keep_ratios, _BASELINES.value, _BASELINE_KEEP_RATIO.value, seeds,
+      cli.integers(_EXTRA_SEEDS), _EXTRA_SEED_GROUPS.value)
+  if not settings:
+    raise ValueError("ticket_keep_ratios and baselines are empty: nothing "
+                     "to run")
+  index, count = plan_lib.parse_shard(_SHARD.value)
+  base = cli.base_config(_STUDY_DIR.value)
+  overrides = pilots.method_overrides(_METHOD_FLAGS.value,
+                                      {s.method for s in settings})
+  runs = plan_lib.study_runs(
+      base, settings, os.path.join(_STUDY_DIR.value, "runs"),
+      _REPORT_CHECKPOINT.value,
+      method_bases={m: config for m, (_, config) in overrides.items()},
+      method_flags={m: pilot.flags for m, (pilot, _) in overrides.items()})
+  return base, runs, plan_lib.shard(runs, index, count)
 
 
 def main(argv):
   if len(argv) > 1:
     sys.exit(f"error: unexpected arguments {argv[1:]}")
-  try:
-    keep_ratios = plan_lib.parse_keep_ratios(_TICKET_KEEP_RATIOS.value,
-                                              "ticket_keep_ratios")
-    masking.validate_keep_ratio(_BASELINE_KEEP_RATIO.value,
-                                "baseline_keep_ratio")
-    seeds = _integers(_SEEDS)
-    if not seeds:
-      raise ValueError("seeds is empty")
-    plan = plan_lib.study_plan(keep_ratios, _BASELINES.value,
-                              _BASELINE_KEEP_RATIO.value, seeds,
-                              _integers(_EXTRA_SEEDS),
-                              _EXTRA_SEED_GROUPS.value)
-    if not plan:
-      raise ValueError("ticket_keep_ratios and baselines are empty: nothing "
-                       "to run")
-    mine = plan_lib.shard(plan, *plan_lib.parse_shard(_SHARD.value))
-    if flags.FLAGS.workdir is None:
-      flags.FLAGS.workdir = _STUDY_DIR.value  # Replaced per run.
-    base = config_flags.config()
-    overrides = tuning.method_overrides(_METHOD_FLAGS.value,
-                                        {s.method for s in plan})
-    method_bases = {m: config for m, (_, config) in overrides.items()}
-  except ValueError as e:
-    sys.exit(f"error: --{e}")
-  if base.method != "ticket":
-    sys.exit("error: --method: the study sets each run's method; leave "
-             "--method unset")
-  if _REPORT_CHECKPOINT.value == "best" and not base.eval_every:
-    sys.exit("error: --report_checkpoint: 'best' needs --eval_every (the "
-             "search keeps a best checkpoint only with it)")
-  tuning_rows = None
-  if _TUNING_JSON.value:
-    if not os.path.exists(_TUNING_JSON.value):
-      sys.exit(f"error: --tuning_json: {_TUNING_JSON.value} does not exist "
-               "(python -m slt_tf.tune writes it)")
-    with open(_TUNING_JSON.value) as f:
-      tuning_rows = json.load(f)
-  runs_dir = os.path.join(_STUDY_DIR.value, "runs")
-  os.makedirs(runs_dir, exist_ok=True)
-  fileio.write_atomic(os.path.join(_STUDY_DIR.value, "flags.txt"),
-                      flags.FLAGS.flags_into_string().encode())
-  # The whole study's command: a shard's --shard is not part of it.
-  command = " ".join(["python -m slt_tf.study"] + [
-      a for a in sys.argv[1:] if not a.startswith("--shard")])
+  with errors.exit_on_error(flagged=(ValueError,)):
+    base, runs, mine = _plan()
+    tuning_rows = None
+    if _TUNING_JSON.value:
+      if not os.path.exists(_TUNING_JSON.value):
+        raise ValueError(f"tuning_json: {_TUNING_JSON.value} does not exist "
+                         "(python -m slt_tf.tune writes it)")
+      with open(_TUNING_JSON.value) as f:
+        tuning_rows = json.load(f)
+  cli.record_flags(_STUDY_DIR.value)
+  os.makedirs(os.path.join(_STUDY_DIR.value, "runs"), exist_ok=True)
+  results_json = _results_json_path(_RESULTS_DIR.value)
+  command = cli.command("slt_tf.study")
+
+  def write_report(rows):
+    if rows:
+      report.write_report(base, rows, results_json, _RESULTS_DIR.value,
+                          _RESULTS_MD.value, command, tuning_rows)
   with errors.exit_on_error(plain=(FloatingPointError,)):
-    results_json = _results_json_path(_RESULTS_DIR.value)
-
-    planned = {(s.method, s.keep_ratio, s.seed): s for s in plan}
-    key = lambda r: (r["method"], r["keep_ratio"], r["seed"])
-
-    def current(r):
-      setting = planned.get(key(r))
-      return setting is not None and runner.row_matches(
-          r, setting, plan_lib.setting_config(base, setting, runs_dir,
-                                              method_bases),
-          _REPORT_CHECKPOINT.value)
-
-    def write_report(rows):
-      if rows:
-        report.write_report(base, rows, results_json, _RESULTS_DIR.value,
-                            _RESULTS_MD.value, command, tuning_rows)
-
-    def write(rows):
-      # Merged: other shards' rows stay; rows of settings no longer planned,
-      # or of other flags (an earlier study's), go.
-      return fileio.merge_json_rows(results_json, rows, key, keep=current,
-                                    then=write_report)
-    stored = write([])
-    runner.run_plan(base, mine, runs_dir, after_each=write, stored=stored,
-                    checkpoint=_REPORT_CHECKPOINT.value,
-                    method_bases=method_bases,
-                    method_flags={m: pilot.flags
-                                  for m, (pilot, _) in overrides.items()})
+    # Rows of settings no longer planned, or of other flags (an earlier
+    # study's), are dropped from the file, also by a shard that does not
+    # run them.
+    cli.execute(runs, mine, results_json,
+                lambda r: (r["method"], r["keep_ratio"], r["seed"]),
+                drop_others=True, then=write_report, kind="study")
   print(open(_RESULTS_MD.value).read())
 
 

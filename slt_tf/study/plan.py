@@ -1,8 +1,14 @@
-"""What a study runs: settings (method, keep ratio, seed) and their configs.
+"""What a plan runs: settings (method, keep ratio, seed), and runs as data.
 
-``study_plan`` is the reproduction study (tickets at several keep ratios and
-every baseline, for several seeds); ``sweep_plan`` is its preset for
-``python -m slt_tf.sweep`` (tickets and the dense baseline, one seed).
+A plan is a list of ``Run``s: each a search's configuration, the columns that
+name it in the results rows, and its ``Evaluation``s (one row each).
+``slt_tf.study.runner`` runs any plan; the study, the tuning pilots
+(``slt_tf.study.pilots``) and the sweep only build theirs.
+
+``study_plan`` is the reproduction study's settings (tickets at several keep
+ratios and every baseline, for several seeds; ``study_runs`` makes them
+runs); ``sweep_plan`` is its preset for ``python -m slt_tf.sweep`` (tickets
+and the dense baseline, one seed).
 """
 
 import dataclasses
@@ -10,6 +16,8 @@ import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from slt_tf.config import TrainConfig
+from slt_tf.data import datasets
+from slt_tf.eval_settings import EvalSettings
 from slt_tf import methods
 from slt_tf.ticket import masking
 
@@ -32,6 +40,103 @@ class Setting:
   @property
   def name(self) -> str:
     return f"{self.group}_s{self.seed}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+  """One evaluation of a run's checkpoint: one results row.
+
+  Attributes:
+    variant: names it in the rows: "last" or "best" (the study), or one of
+      ``slt_tf.study.pilots.VARIANTS`` ("last_bn", ...).
+    checkpoint: "latest" or "best" (kept on the selection split).
+    split: the real split compared against.
+    settings: what is computed.
+    label: names its result file ``eval/<label>_<split>.json`` (None: the
+      evaluator's own name, ``step_N...``).
+  """
+  variant: str
+  checkpoint: str
+  split: str
+  settings: EvalSettings
+  label: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+  """A search of a plan and its evaluations.
+
+  Attributes:
+    config: the search's configuration (its own workdir).
+    columns: what names the run in its rows (method, keep ratio, seed; the
+      flags that replaced the shared ones; a pilot's name).
+    evaluations: its evaluations, one row each.
+  """
+  config: TrainConfig
+  columns: Dict[str, object]
+  evaluations: Tuple[Evaluation, ...]
+
+  @property
+  def name(self) -> str:
+    """The run's workdir name (``<method>_k<keep>_s<seed>``), after its
+    pilot's name for a pilot's run."""
+    name = os.path.basename(self.config.workdir)
+    pilot = self.columns.get("pilot")
+    return f"{pilot}/{name}" if pilot else name
+
+
+def held_out_split(config: TrainConfig, role: str) -> str:
+  """The held-out split of ``role`` ("selection" or "report") of the
+  configuration's dataset."""
+  splits = datasets.held_out_splits(config.dataset, config.data_dir,
+                                    config.holdout)
+  return getattr(splits, role)
+
+
+def setting_columns(setting: "Setting", flags: str = "") -> Dict[str, object]:
+  """A setting's columns in the rows (and the flags it runs with)."""
+  return {"method": setting.method, "keep_ratio": setting.keep_ratio,
+          "seed": setting.seed, "flags": flags}
+
+
+def study_runs(base: TrainConfig, settings: Sequence["Setting"],
+               runs_dir: str, checkpoint: str = "latest",
+               method_bases: Optional[Dict[str, TrainConfig]] = None,
+               method_flags: Optional[Dict[str, str]] = None) -> List[Run]:
+  """The study's (and the sweep's) runs: each setting's search, evaluated on
+  the report split at ``checkpoint`` with the search's evaluation settings.
+
+  Args:
+    base: the shared configuration.
+    settings: the plan's settings, in order.
+    runs_dir: where the runs' workdirs go.
+    checkpoint: "latest", or "best" (kept on the selection split; needs
+      ``eval_every``).
+    method_bases: per method, the configuration its settings start from
+      instead of ``base`` (its own tuned flags).
+    method_flags: per method, those flags as written (the rows' ``flags``).
+
+  Raises:
+    ValueError: starting with "report_checkpoint".
+  """
+  if checkpoint not in ("latest", "best"):
+    raise ValueError("report_checkpoint must be 'latest' or 'best', got "
+                     f"{checkpoint!r}")
+  method_bases, method_flags = method_bases or {}, method_flags or {}
+  if checkpoint == "best" and not all(
+      c.eval_every for c in [base, *method_bases.values()]):
+    raise ValueError("report_checkpoint: 'best' needs --eval_every (the "
+                     "search keeps a best checkpoint only with it)")
+  variant = "best" if checkpoint == "best" else "last"
+  runs = []
+  for setting in settings:
+    config = setting_config(base, setting, runs_dir, method_bases)
+    evaluation = Evaluation(variant, checkpoint,
+                            held_out_split(config, "report"),
+                            config.eval_settings())
+    runs.append(Run(config, setting_columns(
+        setting, method_flags.get(setting.method, "")), (evaluation,)))
+  return runs
 
 
 def parse_keep_ratios(texts: Sequence[str], flag: str) -> List[float]:

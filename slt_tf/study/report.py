@@ -1,5 +1,6 @@
-"""The study's report: mean ± std tables, the targets, ``RESULTS.md``; and
-the sweep's table.
+"""Every plan's report: the study's ``RESULTS.md`` (mean ± std tables, the
+targets, figures), the tuning pilots' table and the sweep's table, all from
+their rows.
 
 ``write_report`` rewrites ``RESULTS.md`` and its figures from the rows so far;
 text between ``<!-- BEGIN discussion -->`` and ``<!-- END discussion -->`` in
@@ -8,7 +9,7 @@ an existing file is kept.
 
 import math
 import os
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 from slt_tf.config import TrainConfig
 from slt_tf.evaluation import evaluator as evaluator_lib
@@ -18,16 +19,23 @@ from slt_tf.study import figures
 from slt_tf.study.plan import Setting, UNMASKED
 from slt_tf.study import runner
 from slt_tf.study.runner import METRICS
-from slt_tf.study import tuning
 
 _BEGIN, _END = "<!-- BEGIN discussion -->", "<!-- END discussion -->"
 
 
-def summary(rows: Iterable[dict]) -> List[dict]:
-  """Mean and sample standard deviation of each metric per (method, keep)."""
+def _groups(rows: Iterable[dict], key: Callable[[dict], tuple]
+            ) -> Dict[tuple, List[dict]]:
+  """The rows grouped by ``key`` (one group per seed set), in the order of
+  their first rows."""
   groups: Dict[tuple, List[dict]] = {}
   for r in rows:
-    groups.setdefault((r["method"], r["keep_ratio"]), []).append(r)
+    groups.setdefault(key(r), []).append(r)
+  return groups
+
+
+def summary(rows: Iterable[dict]) -> List[dict]:
+  """Mean and sample standard deviation of each metric per (method, keep)."""
+  groups = _groups(rows, lambda r: (r["method"], r["keep_ratio"]))
   order = {m: i for i, m in enumerate(methods.METHODS)}
   result = []
   for (method, keep), members in sorted(
@@ -189,7 +197,7 @@ def write_report(base: TrainConfig, rows: List[dict], results_json: str,
                    "shared setting's; `last_bn`/`best_bn`: batch-norm "
                    "statistics re-estimated on the final network "
                    "(`python -m slt_tf.tune`).\n\n"
-                   + tuning.table(tuning_rows))
+                   + pilots_table(tuning_rows))
   machines = sorted({r["machine"] for r in rows if r.get("machine")})
   machine_text = (f" Runs made on: {'; '.join(machines)}." if machines
                   else "")
@@ -252,3 +260,80 @@ def write_sweep(rows: List[dict], sweep_dir: str) -> None:
                       ("\n".join(lines) + "\n").encode())
   figures.plot_fid_vs_keep(summary(rows), names[0],
                            os.path.join(sweep_dir, "fid_vs_keep_ratio.png"))
+
+
+def pilots_summary(rows: Iterable[dict]) -> List[dict]:
+  """Mean and sample std of FID, precision and recall over seeds per
+  (pilot, method, variant) of the tuning pilots' rows, in the rows' order."""
+  groups = _groups(rows, lambda r: (r["pilot"], r["method"], r["variant"]))
+  result = []
+  for (pilot, method, variant), members in groups.items():
+    entry = {"pilot": pilot, "flags": members[0]["flags"], "method": method,
+             "variant": variant, "seeds": sorted(m["seed"] for m in members),
+             "train_steps": members[0]["train_steps"],
+             **runner.seed_stats(members, ("fid", "precision", "recall"))}
+    entry["fids"] = [m["fid"] for m in sorted(members, key=lambda m: m["seed"])]
+    result.append(entry)
+  return result
+
+
+def chosen(entries: Sequence[dict], min_seeds: int = 2) -> Dict[str, dict]:
+  """Per method, the entry (pilot and variant) of lowest mean selection FID
+  among those with at least ``min_seeds`` seeds."""
+  best: Dict[str, dict] = {}
+  for e in entries:
+    if e["fid"] is None or len(e["seeds"]) < min_seeds:
+      continue
+    if e["method"] not in best or e["fid"] < best[e["method"]]["fid"]:
+      best[e["method"]] = e
+  return best
+
+
+def _cell(entry: dict, name: str, digits: int) -> str:
+  if entry[name] is None:
+    return "-"
+  std = entry[name + "_std"]
+  text = f"{entry[name]:.{digits}f}"
+  return text + (f" ± {std:.{digits}f}" if std is not None else "")
+
+
+def pilots_table(rows: Sequence[dict]) -> str:
+  """The pilots as Markdown: one line per (pilot, method, variant), then the
+  chosen setting per method."""
+  entries = pilots_summary(rows)
+  if not entries:
+    return "No tuning runs have finished yet.\n"
+  first = rows[0]
+  lines = [f"Selection split `{first['split']}`, backbone `{first['backbone']}`"
+           f", N={first['n']}; mean ± sample std over seeds (per-seed FIDs in "
+           "the last column).", "",
+           "| pilot | flags | method | checkpoint | steps | seeds | FID | "
+           "precision | recall | FID per seed |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+  for e in entries:
+    fids = ", ".join("-" if v is None else f"{v:.1f}" for v in e["fids"])
+    lines.append(
+        f"| {e['pilot']} | `{e['flags'] or '(shared)'}` | {e['method']} | "
+        f"{e['variant']} | {e['train_steps']} | {len(e['seeds'])} | "
+        f"{_cell(e, 'fid', 1)} | {_cell(e, 'precision', 2)} | "
+        f"{_cell(e, 'recall', 2)} | {fids} |")
+  best = chosen(entries)
+  if best:
+    lines += ["", "Lowest mean selection FID per method (at least 2 seeds):",
+              ""]
+    for method, e in best.items():
+      flags_text = e["flags"] or "shared flags"
+      lines.append(f"- {method}: pilot `{e['pilot']}` ({flags_text}), "
+                   f"checkpoint {e['variant']}: {_cell(e, 'fid', 1)}")
+  return "\n".join(lines) + "\n"
+
+
+def write_pilots_table(rows: Sequence[dict], path: str, command: str,
+                base: Optional[TrainConfig] = None) -> None:
+  """Writes the pilots' table to ``path`` (Markdown), atomically."""
+  header = ["# Tuning pilots", "", f"Generated by `{command}`.", ""]
+  if base is not None:
+    header += [f"Shared setting: {base.arch} at {base.resolution} px on "
+               f"`{base.dataset}`, `{base.features}` features, batch "
+               f"{base.batch_size}; each pilot's flags replace these.", ""]
+  fileio.write_atomic(path, ("\n".join(header) + pilots_table(rows)).encode())

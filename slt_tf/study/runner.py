@@ -1,18 +1,23 @@
-"""Runs a study's settings: each a search in its own resumable workdir, then
-an evaluation of its last (or best) checkpoint on the report split.
+"""Runs a plan (``slt_tf.study.plan.Run``s): each a search in its own
+resumable workdir, then its evaluations, one results row each.
 
-Each setting is one search in ``RUNS_DIR/<method>_k<keep>_s<seed>`` with
-``slt_tf.train_lib.run``, then an evaluation on the report split
-(``datasets.held_out_splits(...).report``, which no search looks at). Runs and
-evaluations resume: a finished setting is read back, not redone. A setting
-whose row is already stored (the same configuration and reported
-checkpoint: ``stored_row``) is not run at all, so a study resumes from its
-committed rows in a checkout that lacks the old workdirs.
+One rule decides what is run again, for the study, the tuning pilots and the
+sweep alike:
+* A run whose rows are all stored (``stored_rows``: the same columns, outcome
+  configuration, variant, split and evaluation settings) is not run at all,
+  so a plan resumes from its committed rows in a checkout that lacks the old
+  workdirs. Rows written before rows carried their configuration never match.
+* A workdir left by a run of another outcome configuration (shared flags
+  changed since) is set aside and the run starts afresh (``search``), so that
+  no row reports a run of other flags.
+Evaluations already stored in the workdir for the same checkpoint and
+settings are read back, not redone.
 """
 
+import json
 import math
 import os
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Iterable, List, Optional, Sequence
 
 from absl import logging
 import numpy as np
@@ -21,23 +26,13 @@ from slt_tf import config as config_lib
 from slt_tf.config import TrainConfig
 from slt_tf.evaluation import evaluator as evaluator_lib
 from slt_tf import runtime
-from slt_tf.study import plan as plan_lib
+from slt_tf.study.plan import Evaluation
+from slt_tf.study.plan import Run
 from slt_tf import train_lib
+from slt_tf import workdir as workdir_lib
 
 # Row metrics, named without backbone and N (both are columns of the row).
 METRICS = ("fid", "precision", "recall", "density", "coverage", "kid")
-
-
-def _evaluation(config: TrainConfig, checkpoint: str = "latest") -> dict:
-  """The report-split evaluation of the run's ``checkpoint`` ("latest" or
-  "best") with the config's evaluation settings (``eval_samples``,
-  ``eval_backbone``, its weights and ``eval_bn_batches``; reused when
-  stored)."""
-  return evaluator_lib.evaluate_workdir(
-      config.workdir, checkpoint, reuse=True, num_samples=config.eval_samples,
-      backbone=config.eval_backbone,
-      backbone_weights=config.eval_backbone_weights,
-      cache_dir=config.cache_dir, bn_batches=config.eval_bn_batches)
 
 
 def metric_values(evaluation: dict) -> dict:
@@ -62,117 +57,155 @@ def seed_stats(members: Sequence[dict], names: Sequence[str]) -> dict:
   return result
 
 
-def row(setting: plan_lib.Setting, config: TrainConfig, evaluation: dict,
-        checkpoint: str = "latest") -> dict:
-  """One results row: the setting, the metrics without their suffix, and
-  where they come from (``checkpoint``: the one evaluated, "latest" or
-  "best")."""
-  return {"method": setting.method, "keep_ratio": setting.keep_ratio,
-          "seed": setting.seed, **metric_values(evaluation),
-          "steps": evaluation["step"],
-          "backbone": evaluation["backbone"], "n": evaluation["n"],
-          "split": evaluation["split"], "run": config.workdir,
-          "checkpoint": "best" if checkpoint == "best" else "last",
-          "bn_batches": evaluation.get("bn_batches", 0),
-          "config": config.outcome(),
+def row(run: Run, evaluation: Evaluation, result: dict) -> dict:
+  """One results row: the run's columns, the evaluation's variant, the
+  metrics without their suffix, and where they come from (the checkpoint's
+  step, the run's outcome configuration, the evaluation's settings)."""
+  return {**run.columns, "variant": evaluation.variant,
+          **metric_values(result),
+          "step": result["step"], "steps": result["step"],
+          "train_steps": run.config.train_steps,
+          "backbone": result["backbone"], "n": result["n"],
+          "split": result["split"], "run": run.config.workdir,
+          "checkpoint": "best" if evaluation.checkpoint == "best" else "last",
+          "bn_batches": evaluation.settings.bn_batches,
+          "eval_seed": evaluation.settings.seed,
+          "config": run.config.outcome(),
           "machine": runtime.machine_name()}
 
 
-def stored_row(rows: Sequence[dict], setting: plan_lib.Setting,
-               config: TrainConfig, checkpoint: str = "latest"
-               ) -> Optional[dict]:
-  """The row of ``rows`` for ``setting`` that this very configuration
-  (``config.outcome()``) and reported checkpoint produced, or None (rows
-  from other flags, or written before rows carried their configuration, are
-  not reused)."""
-  for r in rows:
-    if row_matches(r, setting, config, checkpoint):
-      return r
-  return None
+def config_matches(row_: dict, config: TrainConfig) -> bool:
+  """Whether ``row_`` records (``"config"``) a run of ``config``'s outcome
+  configuration (``config_lib.outcome_mismatch`` finds no difference)."""
+  return (isinstance(row_.get("config"), dict)
+          and not config_lib.outcome_mismatch(row_["config"], config))
 
 
-def row_matches(row: dict, setting: plan_lib.Setting, config: TrainConfig,
-                checkpoint: str = "latest") -> bool:
-  """Whether ``row`` is the result of ``setting`` run with ``config``
-  (``config_lib.outcome_mismatch`` finds no difference) and reported at
-  ``checkpoint``."""
-  kind = "best" if checkpoint == "best" else "last"
-  return (row["method"] == setting.method
-          and row["keep_ratio"] == setting.keep_ratio
-          and row["seed"] == setting.seed
-          and row.get("checkpoint", "last") == kind
-          and isinstance(row.get("config"), dict)
-          and not config_lib.outcome_mismatch(row["config"], config))
+def _variant(row_: dict) -> str:
+  # The study's rows named their evaluation by checkpoint kind before rows
+  # had variants.
+  return row_.get("variant", row_.get("checkpoint", "last"))
 
 
-def run_setting(config: TrainConfig, setting: plan_lib.Setting,
-                checkpoint: str = "latest") -> dict:
-  """Searches (or resumes) one setting, evaluates its ``checkpoint``
-  ("latest" or "best": the best on the selection split, which needs
-  ``eval_every``), returns its row.
+def row_matches(row_: dict, run: Run, evaluation: Evaluation) -> bool:
+  """Whether ``row_`` is ``evaluation`` of ``run``: the same columns,
+  variant, split, latent seed and re-estimation, and outcome configuration
+  (which holds N and the backbone)."""
+  return (all(row_.get(k, "" if k == "flags" else None) == v
+              for k, v in run.columns.items())
+          and _variant(row_) == evaluation.variant
+          and row_.get("split") == evaluation.split
+          and row_.get("eval_seed", 0) == evaluation.settings.seed
+          and row_.get("bn_batches", 0) == evaluation.settings.bn_batches
+          and config_matches(row_, run.config))
 
-  Args:
-    config: the setting's configuration (``plan.setting_config``); its
-      ``eval_samples``, ``eval_backbone`` and ``eval_backbone_weights`` are
-      the reported evaluation's too.
-    setting: the setting it was built for, named in the row.
-    checkpoint: "latest" or "best".
+
+def stored_rows(rows: Iterable[dict], run: Run) -> Optional[List[dict]]:
+  """The rows of ``run``'s evaluations, in order, if ``rows`` hold every one
+  of them; else None."""
+  rows = list(rows)
+  found = []
+  for evaluation in run.evaluations:
+    match = next((r for r in rows if row_matches(r, run, evaluation)), None)
+    if match is None:
+      return None
+    found.append(match)
+  return found
+
+
+def belongs(row_: dict, runs: Sequence[Run]) -> bool:
+  """Whether ``row_`` is one of the rows of ``runs`` (a plan's file keeps
+  only those: not rows of other flags, or of runs no longer planned)."""
+  return any(row_matches(row_, run, e) for run in runs
+             for e in run.evaluations)
+
+
+def _stored_differences(workdir: str, config: TrainConfig) -> list:
+  """How the run in ``workdir`` (its ``config.json``) differs from
+  ``config`` in outcome, as "name: old -> new"; [] when there is no run
+  yet or it is the same one."""
+  try:
+    with open(workdir_lib.config_path(workdir)) as f:
+      stored = json.load(f)
+  except FileNotFoundError:
+    return []
+  except (OSError, ValueError):
+    return ["config.json: unreadable"]
+  return config_lib.outcome_mismatch(stored, config)
+
+
+def search(config: TrainConfig) -> None:
+  """Searches (or resumes) one run of a plan to ``config.train_steps``.
+
+  A plan's run resumes only a workdir of the same outcome configuration. A
+  workdir of other flags (a shared flag changed since, say
+  ``--ama_learning_rate``) would otherwise be resumed, not redone, and its
+  old checkpoints reported under the new flags: it is renamed to
+  ``WORKDIR.stale-N`` (kept, not deleted) and the run starts afresh.
+
+  Raises:
+    train_lib.Stopped: a signal stopped the search.
+  """
+  differences = _stored_differences(config.workdir, config)
+  if differences:
+    n = 1
+    while os.path.exists(f"{config.workdir}.stale-{n}"):
+      n += 1
+    aside = f"{config.workdir}.stale-{n}"
+    os.rename(config.workdir, aside)
+    logging.warning("%s holds a run of other flags (%s): moved to %s, the run "
+                    "starts afresh", config.workdir, "; ".join(differences),
+                    aside)
+  train_lib.run_to_end(config)
+
+
+def evaluate(run: Run, evaluation: Evaluation) -> dict:
+  """``evaluation`` of ``run``'s searched workdir (the stored result when the
+  workdir holds it for the same checkpoint and settings)."""
+  return evaluator_lib.evaluate_workdir(
+      run.config.workdir, evaluation.checkpoint, evaluation.split,
+      evaluation.settings, label=evaluation.label, reuse=True,
+      cache_dir=run.config.cache_dir)
+
+
+def run_one(run: Run) -> List[dict]:
+  """Searches (or resumes) ``run``, evaluates it; its rows.
 
   Raises:
     train_lib.Stopped: a signal stopped the search (nothing is evaluated).
   """
-  train_lib.run_to_end(config)
-  evaluation = _evaluation(config, checkpoint)
-  return row(setting, config, evaluation, checkpoint)
+  search(run.config)
+  return [row(run, e, evaluate(run, e)) for e in run.evaluations]
 
 
-def run_plan(base: TrainConfig, plan: Sequence[plan_lib.Setting],
-             runs_dir: str, after_each: Optional[Callable[[List[dict]], None]]
-             = None, checkpoint: str = "latest",
-             method_bases: Optional[Dict[str, TrainConfig]] = None,
-             method_flags: Optional[Dict[str, str]] = None,
-             stored: Sequence[dict] = ()) -> List[dict]:
-  """Runs every setting of ``plan`` in ``runs_dir``; returns their rows.
+def run_plan(runs: Sequence[Run], stored: Sequence[dict] = (),
+             after_each: Optional[Callable[[List[dict]], object]] = None,
+             kind: str = "plan") -> List[dict]:
+  """Runs every run of ``runs`` in order; returns their rows.
 
   Args:
-    base: the shared configuration; each setting replaces its method, keep
-      ratio, seed and workdir.
-    plan: the settings, in order (``plan.study_plan`` or ``plan.sweep_plan``).
-    runs_dir: where the runs' workdirs go.
-    after_each: called with the rows so far after every run, so that the
-      results on disk are never older than the last finished run.
-    checkpoint: which checkpoint of each run is reported: "latest", or
-      "best" (kept on the selection split; needs ``base.eval_every``).
-    method_bases: per method, the configuration its settings start from
-      instead of ``base`` (its own tuned flags).
-    method_flags: per method, those flags as written, recorded in its rows
-      (``flags``; "" for the shared setting).
-    stored: rows of earlier runs (the results file); a setting with its row
-      there (``stored_row``) is taken from it, not run.
+    runs: the plan (``plan.study_runs``, ``pilots.tuning_runs``).
+    stored: rows of earlier runs (the results file); a run with all its rows
+      there (``stored_rows``) is taken from it, not run.
+    after_each: called with each run's new rows as it finishes (merging them
+      into the results file), so that the results on disk are never older
+      than the last finished run.
+    kind: names the plan in progress messages ("study", "tuning").
 
   Raises:
-    ValueError: starting with "report_checkpoint".
+    train_lib.Stopped: a signal stopped a search; the plan stops with it.
   """
-  if checkpoint not in ("latest", "best"):
-    raise ValueError("report_checkpoint must be 'latest' or 'best', got "
-                     f"{checkpoint!r}")
-  method_bases, method_flags = method_bases or {}, method_flags or {}
-  if checkpoint == "best" and not all(
-      c.eval_every for c in [base, *method_bases.values()]):
-    raise ValueError("report_checkpoint: 'best' needs --eval_every (the "
-                     "search keeps a best checkpoint only with it)")
   rows = []
-  for i, setting in enumerate(plan):
-    config = plan_lib.setting_config(base, setting, runs_dir, method_bases)
-    done = stored_row(stored, setting, config, checkpoint)
+  for i, run in enumerate(runs):
+    done = stored_rows(stored, run)
     if done is not None:
-      logging.info("study: run %d/%d: %s: stored, skipped", i + 1, len(plan),
-                   setting.name)
-      rows.append(done)
+      logging.info("%s: run %d/%d: %s: stored, skipped", kind, i + 1,
+                   len(runs), run.name)
+      rows += done
       continue
-    logging.info("study: run %d/%d: %s", i + 1, len(plan), setting.name)
-    rows.append(dict(run_setting(config, setting, checkpoint),
-                     flags=method_flags.get(setting.method, "")))
+    logging.info("%s: run %d/%d: %s", kind, i + 1, len(runs), run.name)
+    new = run_one(run)
+    rows += new
     if after_each:
-      after_each(rows)
+      after_each(new)
   return rows

@@ -58,7 +58,8 @@ class GrayRunTest(tf.test.TestCase):
 
   def testEvaluate_GraySamplesThroughTheBackbone(self):
     result = evaluator_lib.evaluate_workdir(
-        self.workdir, num_samples=20, cache_dir=testutil.shared_dir("cache"))
+        self.workdir, settings=evaluator_lib.EvalSettings(20),
+        cache_dir=testutil.cache_dir())
     self.assertTrue(np.isfinite(result["metrics"]["fid_digits_20"]))
 
   def testExportAndCompactTicket_ServeGrayImages(self):
@@ -105,7 +106,8 @@ class OldWorkdirTest(tf.test.TestCase):
     generator = workdir_lib.restore_generator(config)
     self.assertEqual(generator.output_shape[-1], 3)
     result = evaluator_lib.evaluate_workdir(
-        self.workdir, num_samples=20, cache_dir=testutil.shared_dir("cache"))
+        self.workdir, settings=evaluator_lib.EvalSettings(20),
+        cache_dir=testutil.cache_dir())
     self.assertTrue(np.isfinite(result["metrics"]["fid_digits_20"]))
 
   def testResume_NeedsTheThreeChannelsItHolds(self):

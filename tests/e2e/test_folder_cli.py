@@ -45,7 +45,7 @@ class FolderCliTest(tf.test.TestCase, parameterized.TestCase):
     base = self.get_temp_dir()
     root, workdir = os.path.join(base, "images"), os.path.join(base, "run")
     write_folder(root, channels)
-    common = [f"--cache_dir={testutil.shared_dir('cache')}"]
+    common = [f"--cache_dir={testutil.cache_dir()}"]
     result = testutil.run_module(
         "slt_tf.train", "--flagfile=configs/demo.cfg",
         f"--dataset=folder:{root}", f"--workdir={workdir}", "--width=4",

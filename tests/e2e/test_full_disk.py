@@ -78,7 +78,8 @@ class FullDiskTest(tf.test.TestCase):
     frozen = saved_model.freeze(generator)
     models = os.path.join(self.disk, "models")
     first = saved_model.export_saved_model(frozen, config, models, "m")
-    kwargs = dict(num_samples=20, cache_dir=testutil.shared_dir("cache"))
+    kwargs = dict(settings=evaluator_lib.EvalSettings(20),
+                  cache_dir=testutil.cache_dir())
     result = evaluator_lib.evaluate_workdir(workdir, **kwargs)
     before = open(result["path"]).read()
     fill(self.disk, leave=20_000)

@@ -21,7 +21,7 @@ class KillHarnessTest(tf.test.TestCase):
     import kill_harness  # pylint: disable=g-import-not-at-top
     report = kill_harness.harness(
         TRIALS, export=2, seed=1, steps=12,
-        cache_dir=testutil.shared_dir("cache"), data_dir=testutil.data_dir())
+        cache_dir=testutil.cache_dir(), data_dir=testutil.data_dir())
     self.assertEqual(report["torn_files"], [])
     self.assertEqual(report["variables_differing"], [])
     self.assertGreater(report["variables"], 10)

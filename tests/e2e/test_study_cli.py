@@ -25,7 +25,7 @@ class StudyCommandTest(tf.test.TestCase):
             "--ticket_keep_ratios=0.1,0.5", "--seeds=0,1",
             "--extra_seeds=2", "--extra_seed_groups=dense_k1",
             f"--data_dir={testutil.data_dir()}",
-            f"--cache_dir={testutil.shared_dir('cache')}"]
+            f"--cache_dir={testutil.cache_dir()}"]
     # Two shards at once share the plan and the results file.
     shards = [testutil.start_module("slt_tf.study", *args, f"--shard={i}/2")
               for i in range(2)]
@@ -121,7 +121,7 @@ class StudyCommandTest(tf.test.TestCase):
         "--max_real_images=128", "--ticket_keep_ratios=0.1,0.5",
         "--baselines=", "--seeds=0", "--extra_seeds=", "--extra_seed_groups=",
         f"--data_dir={testutil.data_dir()}",
-        f"--cache_dir={testutil.shared_dir('cache')}")
+        f"--cache_dir={testutil.cache_dir()}")
     lines = []
     for line in process.stderr:  # Wait until the first search is stepping.
       lines.append(line)
@@ -137,31 +137,35 @@ class StudyCommandTest(tf.test.TestCase):
                                               "cpu_reproduction.json")), [])
 
   def testBadFlags_OneLineErrors(self):
-    for flag, expected in (("--seeds=a", "^error: --seeds"),
-                           ("--baselines=finetune", "^error: --baselines"),
-                           ("--ticket_keep_ratios=2", "^error: --ticket_keep"),
-                           ("--extra_seeds=x", "^error: --extra_seeds must be"),
-                           ("--extra_seed_groups=",  # Seeds from the file.
-                            "^error: --extra_seeds and extra_seed_groups go"),
-                           ("--extra_seed_groups=ticket_k0.2",
-                            "^error: --extra_seed_groups must be among"),
-                           ("--method=dense", "^error: --method"),
-                           ("--eval_every=0",  # The flagfile reports best.
-                            "^error: --report_checkpoint: 'best' needs"),
-                           ("--tuning_json=/no/such.json",
-                            "^error: --tuning_json: /no/such.json does not"),
-                           ("--method_flags=dense --seed=1",
-                            "^error: --method_flags: dense: seed is set by"),
-                           ("--method_flags=dense --width=0",
-                            "^error: --method_flags: dense: width must be"),
-                           ("--method_flags=finetune --width=8",
-                            "^error: --method_flags: 'finetune' is not a "
-                            "method of the plan")):
-      result = testutil.run_module(
-          "slt_tf.study", "--flagfile=configs/study_cpu.cfg",
-          f"--study_dir={self.get_temp_dir()}/s", flag)
-      self.assertNotEqual(result.returncode, 0, flag)
-      self.assertRegex(result.stderr.strip().splitlines()[-1], expected)
+    cases = (
+        ("--seeds=a", "^error: --seeds"),
+        ("--baselines=finetune", "^error: --baselines"),
+        ("--ticket_keep_ratios=2", "^error: --ticket_keep"),
+        ("--extra_seeds=x", "^error: --extra_seeds must be"),
+        ("--extra_seed_groups=",  # Seeds from the file.
+         "^error: --extra_seeds and extra_seed_groups go"),
+        ("--extra_seed_groups=ticket_k0.2",
+         "^error: --extra_seed_groups must be among"),
+        ("--method=dense", "^error: --method"),
+        ("--eval_every=0",  # The flagfile reports best.
+         "^error: --report_checkpoint: 'best' needs"),
+        ("--tuning_json=/no/such.json",
+         "^error: --tuning_json: /no/such.json does not"),
+        ("--method_flags=dense --seed=1",
+         "^error: --method_flags: dense: seed is set by"),
+        ("--method_flags=dense --width=0",
+         "^error: --method_flags: dense: width must be"),
+        ("--method_flags=finetune --width=8",
+         "^error: --method_flags: 'finetune' is not a "
+         "method of the plan"))
+    results = testutil.entry_cases("slt_tf.study", [
+        ("--flagfile=configs/study_cpu.cfg",
+         f"--study_dir={self.get_temp_dir()}/s", flag) for flag, _ in cases])
+    for (flag, expected), result in zip(cases, results):
+      self.assertNotEqual(result["status"], 0, flag)
+      self.assertIsNone(result["traceback"], flag)
+      self.assertRegex(result["stderr"].strip().splitlines()[-1], expected)
+    self.assertFalse(os.path.exists(f"{self.get_temp_dir()}/s/runs"))
 
 
 if __name__ == "__main__":

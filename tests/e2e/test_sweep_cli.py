@@ -19,7 +19,7 @@ class SweepTest(tf.test.TestCase):
         "--train_steps=2", "--eval_samples=40", "--batch_size=8",
         "--eval_every=0", "--eval_bn_batches=0",
         "--max_real_images=128", f"--data_dir={testutil.data_dir()}",
-        f"--cache_dir={testutil.shared_dir('cache')}")
+        f"--cache_dir={testutil.cache_dir()}")
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])
     rows = strict_json(os.path.join(sweep_dir, "results.json"))
     self.assertEqual([(r["method"], r["keep_ratio"], r["steps"]) for r in rows],

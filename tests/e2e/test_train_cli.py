@@ -29,7 +29,7 @@ def tiny_flags(workdir, *extra):
           "--log_every=2", "--sample_every=2", "--checkpoint_every=2",
           "--eval_every=0", "--eval_bn_batches=0",
           f"--data_dir={testutil.data_dir()}",
-          f"--cache_dir={testutil.shared_dir('cache')}", *extra)
+          f"--cache_dir={testutil.cache_dir()}", *extra)
 
 
 def checkpoint_values(workdir):
@@ -261,41 +261,60 @@ class TrainEntryPointTest(tf.test.TestCase, parameterized.TestCase):
     again = run_train(*tiny_flags(workdir, "--train_steps=4"))
     self.assertEqual(again.returncode, 0, again.stderr[-2000:])
 
-  @parameterized.parameters(
-      ("--keep_ratio=0", "--keep_ratio"), ("--keep_ratio=1.5", "--keep_ratio"),
-      ("--arch=dcgan", "--arch"), ("--resolution=48", "--resolution"),
-      ("--method=sparse", "--method"), ("--num_classes=3", "--num_classes"),
-      ("--batch_size=1", "--batch_size"), ("--train_steps=0", "--train_steps"),
-      ("--features=alexnet", "--features"), ("--feature_bn=none",
-                                             "--feature_bn"),
-      ("--lr_schedule=step", "--lr_schedule"), ("--strategy=tpu",
-                                                "--strategy"),
-      ("--learning_rate=-1", "--learning_rate"), ("--beta1=1", "--beta1"),
-      ("--cpu_replicas=2", "--cpu_replicas"),
-      ("--dataset=folder:/nonexistent/dir", "--dataset"),
-      ("--flagfile=/nonexistent/more.cfg", "flagfile: [Errno 2] No such file"),
-      ("--dataset=no_such_dataset_xyz", "--dataset"),
-      ("--features=vgg19_bn", "--feature_weights"),
-      ("--feature_weights=/nonexistent/w.npz", "--feature_weights"))
-  def testBadFlag_OneLineErrorNonZeroExitNoOutput(self, flag, name):
+  def testBadFlags_OneLineErrorNonZeroExitNoOutput(self):
+    cases = (
+        ("--keep_ratio=0", "--keep_ratio"), ("--keep_ratio=1.5", "--keep_ratio"),
+        ("--arch=dcgan", "--arch"), ("--resolution=48", "--resolution"),
+        ("--method=sparse", "--method"), ("--num_classes=3", "--num_classes"),
+        ("--batch_size=1", "--batch_size"), ("--train_steps=0",
+                                             "--train_steps"),
+        ("--features=alexnet", "--features"), ("--feature_bn=none",
+                                               "--feature_bn"),
+        ("--lr_schedule=step", "--lr_schedule"), ("--strategy=tpu",
+                                                  "--strategy"),
+        ("--learning_rate=-1", "--learning_rate"), ("--beta1=1", "--beta1"),
+        ("--cpu_replicas=2", "--cpu_replicas"),
+        ("--dataset=folder:/nonexistent/dir", "--dataset"),
+        ("--flagfile=/nonexistent/more.cfg",
+         "flagfile: [Errno 2] No such file"),
+        ("--dataset=no_such_dataset_xyz", "--dataset"),
+        ("--features=vgg19_bn", "--feature_weights"),
+        ("--feature_weights=/nonexistent/w.npz", "--feature_weights"))
+    workdir = os.path.join(self.get_temp_dir(), "bad")
+    results = testutil.entry_cases("slt_tf.train", [
+        ("--flagfile=configs/demo.cfg", f"--workdir={workdir}",
+         f"--data_dir={testutil.data_dir()}", flag) for flag, _ in cases])
+    for (flag, name), result in zip(cases, results):
+      self.assertNotEqual(result["status"], 0, flag)
+      self.assertIsNone(result["traceback"], flag)
+      last = result["stderr"].strip().splitlines()[-1]
+      self.assertRegex(last, "^error: ", flag)
+      self.assertIn(name, last, flag)
+      self.assertFalse(os.path.exists(workdir), flag)
+
+  def testPaperConfigs_ValidFlagsThenClearMissingDatasetError(self):
+    workdir = os.path.join(self.get_temp_dir(), "paper")
+    results = testutil.entry_cases("slt_tf.train", [
+        (f"--flagfile=configs/{name}", f"--workdir={workdir}",
+         f"--data_dir={self.get_temp_dir()}")
+        for name in ("gfmn.cfg", "sngan.cfg", "bigGAN.cfg")])
+    for result in results:
+      self.assertNotEqual(result["status"], 0)
+      self.assertIsNone(result["traceback"])
+      last = result["stderr"].strip().splitlines()[-1]
+      self.assertRegex(last, r"^error: --dataset '(celeb_a|lsun/bedroom)' is "
+                       r"not prepared .*tfds build")
+      self.assertFalse(os.path.exists(workdir))
+
+  def testBadFlagInARealProcess_ExitStatusAndOneLine(self):
+    """The in-process cases above share one interpreter; this one is a real
+    ``python -m`` exit: status 1, the message last, no traceback."""
     workdir = os.path.join(self.get_temp_dir(), "bad")
     result = run_train("--flagfile=configs/demo.cfg", f"--workdir={workdir}",
-                       f"--data_dir={testutil.data_dir()}", flag)
-    self.assertNotEqual(result.returncode, 0)
-    last = result.stderr.strip().splitlines()[-1]
-    self.assertIn(name, last)
-    self.assertNotIn("Traceback", result.stderr)
-    self.assertFalse(os.path.exists(workdir))
-
-  @parameterized.parameters("gfmn.cfg", "sngan.cfg", "bigGAN.cfg")
-  def testPaperConfig_ValidFlagsThenClearMissingDatasetError(self, name):
-    workdir = os.path.join(self.get_temp_dir(), "paper")
-    result = run_train(f"--flagfile=configs/{name}", f"--workdir={workdir}",
-                       f"--data_dir={self.get_temp_dir()}")
-    self.assertNotEqual(result.returncode, 0)
-    last = result.stderr.strip().splitlines()[-1]
-    self.assertRegex(last, r"^error: --dataset '(celeb_a|lsun/bedroom)' is "
-                     r"not prepared .*tfds build")
+                       "--keep_ratio=0")
+    self.assertEqual(result.returncode, 1)
+    self.assertRegex(result.stderr.strip().splitlines()[-1],
+                     "^error: --keep_ratio")
     self.assertNotIn("Traceback", result.stderr)
     self.assertFalse(os.path.exists(workdir))
 

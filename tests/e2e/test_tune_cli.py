@@ -23,7 +23,7 @@ class TuneCliTest(tf.test.TestCase):
         "--seeds=0", "--pilot=shared",
         "--pilot=fast --learning_rate=1e-2 --only=ticket",
         f"--data_dir={testutil.data_dir()}",
-        f"--cache_dir={testutil.shared_dir('cache')}", *args, timeout=900)
+        f"--cache_dir={testutil.cache_dir()}", *args, timeout=900)
 
   def testTinyPilots_SelectionSplitOnlyEveryVariantAndResume(self):
     tune_dir = os.path.join(self.get_temp_dir(), "tune")
@@ -72,22 +72,42 @@ class TuneCliTest(tf.test.TestCase):
     self.assertIn("skipped", fresh.stderr)
     self.assertEqual(glob.glob(os.path.join(tune_dir, "runs", "*", "*")), [])
     self.assertEqual(strict_json(os.path.join(tune_dir, "tuning.json")), rows)
+    os.rename(os.path.join(tune_dir, "gone"), os.path.join(tune_dir, "runs"))
+
+    # A shared flag changed: the pilot's stored rows and its workdir are
+    # another run's; it is searched afresh (the old workdir set aside) and
+    # its rows replaced. Shard 0/3 is the plan's first run only.
+    changed = self._tune(tune_dir, "--ama_learning_rate=3e-5", "--shard=0/3")
+    self.assertEqual(changed.returncode, 0, changed.stderr[-3000:])
+    redone = strict_json(os.path.join(tune_dir, "tuning.json"))
+    first = ("shared", "ticket", 0)
+    key = lambda r: (r["pilot"], r["method"], r["seed"])
+    self.assertEqual([r for r in redone if key(r) != first],
+                     [r for r in rows if key(r) != first])
+    new = [r for r in redone if key(r) == first]
+    self.assertLen(new, 4)
+    self.assertTrue(all(r["config"]["ama_learning_rate"] == 3e-5 for r in new))
+    workdir = new[0]["run"]
+    self.assertTrue(os.path.isdir(workdir + ".stale-1"))
+    self.assertEqual(strict_json(os.path.join(
+        workdir, "config.json"))["ama_learning_rate"], 3e-5)
 
   def testBadPilotOrShard_OneLineErrorBeforeAnyRun(self):
     tune_dir = os.path.join(self.get_temp_dir(), "bad")
-    for args, expected in (
+    cases = (
         (["--pilot=p --seed=3"], "^error: --pilot p: seed is set by the plan"),
         (["--pilot=p --width=0"], "^error: --pilot p: width must be"),
         (["--pilot=a", "--pilot=a"], "^error: --pilot names must differ"),
         (["--shard=2/2"], "^error: --shard must be I/N"),
-        (["--methods=random_mask"], "^error: --methods must be among")):
-      result = testutil.run_module(
-          "slt_tf.tune", "--flagfile=configs/demo.cfg",
-          f"--tune_dir={tune_dir}", f"--results_json={tune_dir}/t.json",
-          f"--data_dir={testutil.data_dir()}", *args)
-      self.assertNotEqual(result.returncode, 0, args)
-      self.assertRegex(result.stderr.strip().splitlines()[-1], expected)
-      self.assertNotIn("Traceback", result.stderr)
+        (["--methods=random_mask"], "^error: --methods must be among"))
+    results = testutil.entry_cases("slt_tf.tune", [
+        ("--flagfile=configs/demo.cfg", f"--tune_dir={tune_dir}",
+         f"--results_json={tune_dir}/t.json",
+         f"--data_dir={testutil.data_dir()}", *args) for args, _ in cases])
+    for (args, expected), result in zip(cases, results):
+      self.assertNotEqual(result["status"], 0, args)
+      self.assertIsNone(result["traceback"], args)
+      self.assertRegex(result["stderr"].strip().splitlines()[-1], expected)
     self.assertFalse(os.path.exists(os.path.join(tune_dir, "runs")))
 
 

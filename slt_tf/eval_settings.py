@@ -1,0 +1,63 @@
+"""What an evaluation computes: one settings value for every evaluator.
+
+The search's best-checkpoint keeper, ``python -m slt_tf.evaluate``, the study
+and the tuning pilots all describe their evaluations with ``EvalSettings``
+(the search's from its ``--eval_*`` flags: ``TrainConfig.eval_settings``).
+Two evaluations of one checkpoint on one split with the same settings are
+the same evaluation, so a stored result is reused only when its settings
+are these (``same_evaluation``).
+
+This module imports no TensorFlow: the configuration builds settings.
+"""
+
+import dataclasses
+from typing import Optional
+
+# N of an evaluation when nothing else is asked for: the field's standard
+# (FID-10k), real and generated images alike.
+DEFAULT_SAMPLES = 10_000
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalSettings:
+  """One evaluation's settings.
+
+  Attributes:
+    num_samples: N real and N generated images, capped at the split's size.
+    backbone: the embedding (``slt_tf.evaluation.backbones.BACKBONES``) or
+      "auto" (``backbones.default_backbone``).
+    backbone_weights: the inception backbone's weights.
+    bn_batches: re-estimate the generator's batch-norm moving statistics on
+      this many batches of fresh latents first, restored afterwards (0: the
+      checkpoint's own).
+    seed: seed of the evaluation latents (the same for every checkpoint).
+    grayscale: turn the generated images gray first (a diagnostic for gray
+      datasets; its metrics are named ``<m>_<backbone>-gray_<N>``).
+  """
+  num_samples: int = DEFAULT_SAMPLES
+  backbone: str = "auto"
+  backbone_weights: Optional[str] = None
+  bn_batches: int = 0
+  seed: int = 0
+  grayscale: bool = False
+
+  def __post_init__(self):
+    if self.num_samples < 2:
+      raise ValueError(f"num_samples must be >= 2, got {self.num_samples}")
+    if self.bn_batches < 0:
+      raise ValueError(f"bn_batches must be >= 0, got {self.bn_batches}")
+
+  def replace(self, **changes) -> "EvalSettings":
+    return dataclasses.replace(self, **changes)
+
+  def same_evaluation(self, stored: dict) -> bool:
+    """Whether ``stored``, a result ``evaluate_workdir`` wrote, was computed
+    with these settings (N asked for, backbone, latent seed, re-estimation,
+    gray). Results written before a field was recorded used its default."""
+    return (stored.get("requested_n") == self.num_samples
+            # "domain" is stored with its dataset's digest: domain-<digest>.
+            and self.backbone in ("auto",
+                                  stored.get("backbone", "").split("-")[0])
+            and stored.get("eval_seed", 0) == self.seed
+            and stored.get("bn_batches", 0) == self.bn_batches
+            and stored.get("grayscale", False) == self.grayscale)
