@@ -1,6 +1,7 @@
 """Flags derived from the configuration dataclasses: one flag per field with
 the field's default, and the paper flagfiles composed from their base."""
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -13,21 +14,15 @@ from slt_tf import config_flags
 from slt_tf.generators import TicketOptions
 import testutil
 
-# Parses the flags given on the command line in a fresh interpreter and prints
-# the resulting TrainConfig (parsing in the test process would touch the
-# global flags every other test module shares).
-_PARSE = ("import sys\n"
-          "from absl import flags\n"
-          "from slt_tf import config_flags\n"
-          "config_flags.define()\n"
-          "flags.FLAGS(sys.argv)\n"
-          "print(config_flags.config().to_json())\n")
-
-
 def parse(*args):
-  result = testutil.run_python("-c", _PARSE, *args)
-  assert result.returncode == 0, result.stderr[-2000:]
-  return json.loads(result.stdout)
+  """The ``TrainConfig`` (as JSON values) of a command line, parsed into
+  flags of their own (the global flags stay untouched), from the repository
+  root as the flagfiles' relative paths expect."""
+  values = flags.FlagValues()
+  config_flags.define(flag_values=values)
+  with contextlib.chdir(testutil.REPO):
+    values(["prog", *args])
+    return json.loads(config_flags.config(values).to_json())
 
 
 def flagfile_values(path):
@@ -111,10 +106,9 @@ class ConfigFlagsTest(tf.test.TestCase):
         config_flags.parse_value(name, text, values)
 
   def testBadListValue_NamesTheFlag(self):
-    result = testutil.run_python("-c", _PARSE, "--workdir=/tmp/w",
-                                 "--feature_layers=1,x")
-    self.assertNotEqual(result.returncode, 0)
-    self.assertIn("feature_layers must be integers", result.stderr)
+    with self.assertRaisesRegex(ValueError,
+                                "^feature_layers must be integers"):
+      parse("--workdir=/tmp/w", "--feature_layers=1,x")
 
   def testPaperConfigs_AreTheirBaseWithTheirOwnArchAndDataset(self):
     base = flagfile_values("configs/paper_base.cfg")
