@@ -2,10 +2,11 @@ r"""Evaluates a found ticket: FID, KID, precision/recall/density/coverage.
 
   python -m slt_tf.evaluate --workdir=workdirs/demo [--eval_samples=N]
 
-Reads the run's ``config.json``, restores the latest checkpoint (or
-``--checkpoint=best`` / a prefix), compares N generated images with N images of
-a held-out split through a named backbone, and writes
-``eval/step_N_<split>.json`` and TensorBoard scalars under the workdir.
+Reads the run's ``config.json``, restores the best checkpoint the search kept
+(``--eval_every``; else the latest; ``--checkpoint=latest`` / a prefix for
+another), compares N generated images with N images of a held-out split
+through a named backbone, and writes ``eval/<role>/step_N.json`` (the role of
+the split: ``report`` by default) and TensorBoard scalars under the workdir.
 """
 
 import json
@@ -22,8 +23,9 @@ from slt_tf import workdir as workdir_lib
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The search's workdir.")
 _CHECKPOINT = flags.DEFINE_string(
-    "checkpoint", "latest", "'latest', 'best' (kept by --eval_every during "
-    "the search), or a checkpoint prefix.")
+    "checkpoint", None, "'best' (kept on the selection split by --eval_every "
+    "during the search), 'latest', or a checkpoint prefix; default: best when "
+    "the search kept one, else latest.")
 _SAVED_MODEL = flags.DEFINE_string(
     "saved_model", None, "Evaluate this exported SavedModel of the run "
     "(serving_default: z -> uint8 images) instead of a checkpoint.")
@@ -79,11 +81,19 @@ def main(argv):
     settings = evaluator_lib.run_settings(
         workdir_lib.read_config(_WORKDIR.value), bool(_SAVED_MODEL.value),
         **changes)
+    checkpoint = None
+    if not _SAVED_MODEL.value:
+      checkpoint = workdir_lib.default_checkpoint(_WORKDIR.value,
+                                                  _CHECKPOINT.value)
     result = evaluator_lib.evaluate_workdir(
-        _WORKDIR.value, _CHECKPOINT.value, _SPLIT.value, settings,
+        _WORKDIR.value, checkpoint, _SPLIT.value, settings,
         _SAVED_MODEL.value, cache_dir=_CACHE_DIR.value,
         batch_size=_BATCH_SIZE.value)
   print(json.dumps({k: v for k, v in result["metrics"].items()}, indent=2))
+  if result["n"] < settings.num_samples:
+    print(f"N={result['n']}: the split {result['split']} holds "
+          f"{result['n']} images, fewer than --eval_samples="
+          f"{settings.num_samples}")
   print(f"wrote {result['path']}")
 
 if __name__ == "__main__":

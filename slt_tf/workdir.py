@@ -41,6 +41,21 @@ def best_record_path(workdir: str) -> str:
   return os.path.join(workdir, BEST, "best.json")
 
 
+def tensorboard_dir(workdir: str, run: str = "search") -> str:
+  """``WORKDIR/tensorboard/<run>``: the search's summaries (run ``search``);
+  evaluations write runs named by their split's role (``report``,
+  ``selection``, ...)."""
+  return os.path.join(workdir, "tensorboard", run)
+
+
+def search_events_dir(workdir: str) -> str:
+  """Where the search's event files are: ``tensorboard/search``, or the
+  ``tensorboard`` directory itself for a run made before runs were named."""
+  named = tensorboard_dir(workdir)
+  return named if os.path.isdir(named) else os.path.join(workdir,
+                                                         "tensorboard")
+
+
 def result_path(workdir: str) -> str:
   """The search's summary of its last run (final step, metrics, paths)."""
   return os.path.join(workdir, "result.json")
@@ -169,6 +184,25 @@ def resolve_checkpoint(workdir: str, checkpoint: Optional[str]) -> str:
     raise RunError(f"checkpoint: {checkpoint} is not a checkpoint "
                    "prefix (no .index file)")
   return checkpoint
+
+
+def default_checkpoint(workdir: str, checkpoint: Optional[str]) -> str:
+  """``checkpoint`` as given, else the run's kept checkpoint: "best" when the
+  search kept one (``--eval_every``), "latest" otherwise; what ``evaluate``
+  and ``export`` take when ``--checkpoint`` is not given. The choice is
+  logged in one line, naming the flag for the other."""
+  if checkpoint:
+    return checkpoint
+  record = best_record_path(workdir)
+  if os.path.exists(record):
+    with open(record) as f:
+      kept = json.load(f)
+    logging.warning("checkpoint: the best one the search kept (%s, step %s, "
+                    "%s %.4g on %s); --checkpoint=latest for the last",
+                    kept["checkpoint"], kept["step"], kept["metric"],
+                    kept["value"], kept["split"])
+    return BEST
+  return "latest"
 
 
 def checkpoint_step(path: str) -> int:

@@ -34,19 +34,43 @@ class EvaluateTest(tf.test.TestCase):
         self.workdir, settings=EvalSettings(50), cache_dir=testutil.cache_dir())
     self.assertEqual((result["split"], result["backbone"], result["n"],
                       result["step"]), ("test[50%:]", "digits", 50, 2))
+    # KID's standard error needs two blocks of images (N > 1,024): at N=50
+    # it is not defined, and left out rather than written as NaN.
     self.assertCountEqual(result["metrics"], [
-        f"{m}_digits_50" for m in ("fid", "kid", "kid_std", "precision",
-                                   "recall", "density", "coverage", "is")])
+        f"{m}_digits_50" for m in ("fid", "kid", "precision", "recall",
+                                   "density", "coverage", "is")])
     self.assertGreater(result["metrics"]["fid_digits_50"], 0)
-    stored = testutil.strict_json(result["path"])  # NaN (one KID block) -> null.
-    self.assertIsNone(stored["metrics"]["kid_std_digits_50"])
-    self.assertAllClose(stored["metrics"]["fid_digits_50"],
-                        result["metrics"]["fid_digits_50"])
+    # Named by the split's role; the exact split inside.
+    self.assertEqual(result["path"], os.path.join(
+        self.workdir, "eval", "report", "step_0000002.json"))
+    stored = testutil.strict_json(result["path"])
+    self.assertEqual((stored["split"], stored["role"]), ("test[50%:]",
+                                                         "report"))
+    self.assertEqual(stored["metrics"], result["metrics"])
     events = event_accumulator.EventAccumulator(
-        os.path.join(self.workdir, "tensorboard", "eval_test_50pctto"),
+        os.path.join(self.workdir, "tensorboard", "report"),
         size_guidance={event_accumulator.TENSORS: 0})
     events.Reload()
     self.assertIn("eval/fid_digits_50", events.Tags()["tensors"])
+
+  def testResultOfBeforeRoleNames_StillReused(self):
+    """A result file named as before evaluations were named by role
+    (``eval/<name>_<split label>.json``) is found and reused."""
+    settings, cache_dir = EvalSettings(40), testutil.cache_dir()
+    first = evaluator_lib.evaluate_workdir(
+        self.workdir, "latest", settings=settings, cache_dir=cache_dir)
+    old = os.path.join(self.workdir, "eval", "step_0000002_test_50pctto.json")
+    os.rename(first["path"], old)
+    again = evaluator_lib.evaluate_workdir(
+        self.workdir, "latest", settings=settings, reuse=True,
+        cache_dir=cache_dir)
+    self.assertEqual(again["metrics"], first["metrics"])
+    self.assertFalse(os.path.exists(first["path"]))  # Read, not recomputed.
+    other = evaluator_lib.evaluate_workdir(
+        self.workdir, "latest", settings=settings.replace(seed=5), reuse=True,
+        cache_dir=cache_dir)
+    self.assertNotEqual(other["metrics"], first["metrics"])
+    os.remove(old)
 
   def testSearchWithEvalEvery_BestKeptOnTheSelectionSplitOnly(self):
     best = testutil.strict_json(os.path.join(self.workdir, "best", "best.json"))
@@ -54,10 +78,12 @@ class EvaluateTest(tf.test.TestCase):
     self.assertEqual((selection, report), ("test[:50%]", "test[50%:]"))
     self.assertEqual(best["split"], selection)
     self.assertEqual(best["metric"], "fid_digits_64")
-    evaluations = sorted(os.listdir(os.path.join(self.workdir, "eval")))
-    selected = [testutil.strict_json(os.path.join(self.workdir, "eval", e))
-                for e in evaluations if "to50pct" in e]
-    self.assertLen(selected, 2)  # Steps 1 and 2, both on the selection split.
+    directory = os.path.join(self.workdir, "eval", "selection")
+    self.assertEqual(sorted(os.listdir(directory)),
+                     ["step_0000001.json", "step_0000002.json"])
+    selected = [testutil.strict_json(os.path.join(directory, e))
+                for e in os.listdir(directory)]
+    self.assertEqual({s["split"] for s in selected}, {selection})
     self.assertEqual(best["value"], min(s["metrics"]["fid_digits_64"]
                                         for s in selected))
     result = evaluator_lib.evaluate_workdir(
@@ -72,8 +98,19 @@ class EvaluateTest(tf.test.TestCase):
         f"--cache_dir={testutil.cache_dir()}")
     self.assertEqual(result.returncode, 0, result.stderr)
     self.assertIn("fid_digits_30", result.stdout)
+    # The kept checkpoint by default, said in one line.
+    best = testutil.strict_json(os.path.join(self.workdir, "best", "best.json"))
+    self.assertIn("checkpoint: the best one the search kept", result.stderr)
     self.assertTrue(os.path.exists(os.path.join(
-        self.workdir, "eval", "step_0000002_test_50pctto.json")))
+        self.workdir, "eval", "report", f"step_{best['step']:07d}.json")))
+    self.assertNotIn("nan", result.stdout.lower())
+    capped = testutil.run_module(
+        "slt_tf.evaluate", f"--workdir={self.workdir}", "--eval_samples=600",
+        "--checkpoint=latest", f"--cache_dir={testutil.cache_dir()}")
+    self.assertEqual(capped.returncode, 0, capped.stderr)
+    self.assertIn("N=500: the split test[50%:] holds 500 images, fewer than "
+                  "--eval_samples=600", capped.stdout)
+    self.assertIn("fid_digits_500", capped.stdout)
 
     empty = self.get_temp_dir() + "/empty"
     os.makedirs(empty)

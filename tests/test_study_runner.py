@@ -37,8 +37,8 @@ class RunnerTest(tf.test.TestCase):
     self.assertEqual((row["checkpoint"], row["bn_batches"], row["split"]),
                      ("best", 2, "test[50%:]"))
     self.assertEqual(row["steps"], best["step"])
-    path = os.path.join(workdir, "eval",
-                        f"step_{best['step']:07d}_bn_test_50pctto.json")
+    path = os.path.join(workdir, "eval", "report",
+                        f"step_{best['step']:07d}_bn.json")
     stamp = os.path.getmtime(path)
     again, = runner.run_one(best_run)
     self.assertEqual(again, row)

@@ -61,7 +61,7 @@ class SearchTest(tf.test.TestCase):
       self.assertTrue(os.path.exists(
           os.path.join(workdir, "samples", f"step_{step:07d}.png")))
     events = event_accumulator.EventAccumulator(
-        os.path.join(workdir, "tensorboard"),
+        os.path.join(workdir, "tensorboard", "search"),
         size_guidance={event_accumulator.TENSORS: 0})
     events.Reload()
     tags = set(events.Tags()["tensors"])
@@ -189,9 +189,11 @@ class TensorBoardServerTest(tf.test.TestCase):
         for _ in range(100):  # The first scan of the logdir takes a moment.
           with urllib.request.urlopen(f"{url}/data/plugin/{plugin}/tags",
                                       timeout=30) as response:
-            found = json.load(response).get(".", {})
-          if found:
-            return set(found)
+            runs = json.load(response)
+          if runs:
+            # The search's summaries are the run named "search", not ".".
+            self.assertEqual(set(runs), {"search"})
+            return set(runs["search"])
           time.sleep(0.2)
         return set()
 

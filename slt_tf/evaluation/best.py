@@ -15,6 +15,7 @@ from slt_tf.config import TrainConfig
 from slt_tf.data import datasets
 from slt_tf.evaluation.evaluator import Evaluator
 from slt_tf.evaluation.evaluator import metric_name
+from slt_tf.evaluation.evaluator import result_name
 from slt_tf.evaluation.evaluator import write_result
 from slt_tf import fileio
 from slt_tf import generators
@@ -68,9 +69,11 @@ class BestKeeper:
 
   def __call__(self, step: int) -> None:
     values = self.evaluator.evaluate(self._float32_generator())
-    write_result(self.config.workdir, self.split, step, {
+    name = result_name(step, bn_batches=self.evaluator.bn_batches)
+    write_result(self.config.workdir, "selection", name, step, {
         "metrics": values, "step": step, "split": self.split,
-        "backbone": self.evaluator.backbone.name, "n": self.evaluator.n})
+        "role": "selection", "backbone": self.evaluator.backbone.name,
+        "n": self.evaluator.n})
     value = values[self.key]
     if self.best is not None and not value < self.best["value"]:
       return

@@ -83,6 +83,11 @@ class Evaluator:
     real = datasets.load(config.dataset, config.resolution, split,
                          config.data_dir, holdout=config.holdout)
     self.n = min(num_samples, real.count)
+    if self.n < num_samples:
+      logging.warning("evaluation N=%d: the split %s holds %d images, fewer "
+                      "than the %d asked for (--eval_samples); metrics are "
+                      "named with the N used", self.n, split, real.count,
+                      num_samples)
     key = {"kind": "real_activations",
            "dataset": datasets.identity(config.dataset, config.data_dir,
                                         config.holdout),
@@ -147,7 +152,10 @@ class Evaluator:
             *self.real_moments, *metrics.mean_and_covariance(fake))}
     kid, kid_std = metrics.kernel_distance(self.real, fake)
     result[name("kid")] = kid
-    result[name("kid_std")] = kid_std
+    if np.isfinite(kid_std):
+      # KID's standard error over blocks of at most 1,024 images: defined
+      # only with two blocks or more (N > 1,024), and left out below that.
+      result[name("kid_std")] = kid_std
     for key, value in metrics.prdc(self.real, fake).items():
       result[name(key)] = value
     if logits is not None:
@@ -211,57 +219,88 @@ class SavedModelGenerator:
     return images_lib.from_uint8(out["images"])
 
 
-def result_path(workdir: str, split: str, step: int,
-                prefix: Optional[str] = None) -> str:
-  """``WORKDIR/eval/step_N_<split>.json`` (or ``<prefix>_<split>.json``)."""
-  name = prefix or f"step_{step:07d}"
+def split_role(config: TrainConfig, split: str) -> str:
+  """What ``split`` is to the run, which names its evaluations' files and
+  TensorBoard runs: "selection" or "report" (``datasets.held_out_splits``),
+  else the split's own name made file-safe. The exact split string is kept
+  inside every result."""
+  try:
+    splits = datasets.held_out_splits(config.dataset, config.data_dir,
+                                      config.holdout)
+  except datasets.DataError:
+    splits = None
+  if splits is not None and split == splits.selection:
+    return "selection"
+  if splits is not None and split == splits.report:
+    return "report"
+  return split_label(split)
+
+
+def result_name(step: int, saved_model: bool = False, grayscale: bool = False,
+                bn_batches: int = 0) -> str:
+  """An evaluation's name: ``step_0002000`` (the checkpoint's step) or
+  ``saved_model``, with ``_gray`` and ``_bn`` (re-estimated batch norms)
+  for those evaluations."""
+  name = "saved_model" if saved_model else f"step_{step:07d}"
+  return name + ("_gray" if grayscale else "") + ("_bn" if bn_batches else "")
+
+
+def result_path(workdir: str, role: str, name: str) -> str:
+  """``WORKDIR/eval/<role>/<name>.json``, e.g. ``eval/report/step_0002000_bn
+  .json`` (``split_role``, ``result_name``)."""
+  return os.path.join(workdir, "eval", role, f"{name}.json")
+
+
+def _old_result_path(workdir: str, split: str, name: str) -> str:
+  """Where results were written before they were named by role:
+  ``eval/<name>_<split_label>.json``; read, never written."""
   return os.path.join(workdir, "eval", f"{name}_{split_label(split)}.json")
 
 
-def write_result(workdir: str, split: str, step: int, result: dict,
-                 prefix: Optional[str] = None) -> str:
-  """Writes ``eval/step_N_<split>.json`` (or ``<prefix>_<split>.json``) and
-  TensorBoard scalars; returns the JSON path."""
-  path = result_path(workdir, split, step, prefix)
-  fileio.write_json(path, result)  # KID's NaN error (one block) -> null.
-  writer = tf.summary.create_file_writer(os.path.join(
-      workdir, "tensorboard", f"{prefix or 'eval'}_{split_label(split)}"))
+def tensorboard_run(role: str, name: str) -> str:
+  """The TensorBoard run of an evaluation: its role, and what its name adds
+  to a checkpoint's step (``report_bn``, ``selection_tune_last``), so that
+  the evaluations of every checkpoint form one curve."""
+  suffix = re.sub(r"^step_\d+_?", "", name)
+  return f"{role}_{suffix}" if suffix else role
+
+
+def write_result(workdir: str, role: str, name: str, step: int,
+                 result: dict) -> str:
+  """Writes ``eval/<role>/<name>.json`` and TensorBoard scalars (run
+  ``tensorboard_run(role, name)``, at ``step``); returns the JSON path.
+  Metrics that are not finite are left out of both."""
+  result = dict(result, metrics={k: v for k, v in result["metrics"].items()
+                                 if np.isfinite(v)})
+  path = result_path(workdir, role, name)
+  fileio.write_json(path, result)
+  writer = tf.summary.create_file_writer(
+      workdir_lib.tensorboard_dir(workdir, tensorboard_run(role, name)))
   with writer.as_default(step=max(step, 0)):
-    for name, value in result["metrics"].items():
-      if np.isfinite(value):
-        tf.summary.scalar(f"eval/{name}", value)
+    for metric, value in result["metrics"].items():
+      tf.summary.scalar(f"eval/{metric}", value)
   writer.close()
   return path
 
 
-def _result_label(step: int, saved_model: bool, grayscale: bool,
-                  bn_batches: int) -> Optional[str]:
-  """The result's file prefix (None: ``step_N``): ``saved_model``, and
-  ``_gray`` / ``_bn`` for those evaluations."""
-  prefix = "saved_model" if saved_model else None
-  if grayscale:
-    prefix = f"{prefix or f'step_{step:07d}'}_gray"
-  if bn_batches:
-    prefix = f"{prefix or f'step_{step:07d}'}_bn"
-  return prefix
-
-
-def _stored_result(workdir: str, checkpoint, split, label,
-                   settings: EvalSettings) -> Optional[dict]:
+def _stored_result(config: TrainConfig, workdir: str, checkpoint, split,
+                   label, settings: EvalSettings) -> Optional[dict]:
   """The stored result of the evaluation ``evaluate_workdir`` was asked for:
   the same checkpoint and ``settings`` (``EvalSettings.same_evaluation``);
-  else None."""
+  else None. Results written before they were named by role are found
+  too."""
   path = workdir_lib.resolve_checkpoint(workdir, checkpoint)
   step = workdir_lib.checkpoint_step(path)
-  label = label or _result_label(step, False, settings.grayscale,
-                                 settings.bn_batches)
-  stored_path = result_path(workdir, split, step, label)
-  if not os.path.exists(stored_path):
-    return None
-  with open(stored_path) as f:
-    stored = json.load(f)
-  if stored.get("checkpoint") == path and settings.same_evaluation(stored):
-    return stored
+  name = label or result_name(step, False, settings.grayscale,
+                              settings.bn_batches)
+  for stored_path in (result_path(workdir, split_role(config, split), name),
+                      _old_result_path(workdir, split, name)):
+    if os.path.exists(stored_path):
+      with open(stored_path) as f:
+        stored = json.load(f)
+      if stored.get("checkpoint") == path and settings.same_evaluation(
+          stored):
+        return stored
   return None
 
 
@@ -302,7 +341,8 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
     split = datasets.held_out_splits(config.dataset, config.data_dir,
                                       config.holdout).report
   if reuse and not saved_model:
-    stored = _stored_result(workdir, checkpoint, split, label, settings)
+    stored = _stored_result(config, workdir, checkpoint, split, label,
+                            settings)
     if stored is not None:
       return stored
   evaluator = lambda: Evaluator(config, split, settings, cache_dir, batch_size)
@@ -344,10 +384,12 @@ def _evaluate(config: TrainConfig, workdir, checkpoint, split, saved_model,
     result["grayscale"] = True
   if evaluator.bn_batches:
     result["bn_batches"] = evaluator.bn_batches
-  prefix = label or _result_label(step, bool(saved_model), evaluator.grayscale,
-                                  evaluator.bn_batches)
+  role = split_role(config, split)
+  result["role"] = role
+  name = label or result_name(step, bool(saved_model), evaluator.grayscale,
+                              evaluator.bn_batches)
   try:
-    result["path"] = write_result(workdir, split, step, result, prefix)
+    result["path"] = write_result(workdir, role, name, step, result)
   except Exception as e:  # pylint: disable=broad-except
     if not fileio.out_of_space(e):
       raise

@@ -1,7 +1,7 @@
 r"""Exports a found ticket for TF Serving, and/or as a compact ticket file.
 
   python -m slt_tf.export --workdir=workdirs/demo --export_dir=models \
-      --model_name=demo [--version=V] [--checkpoint=latest|best|PATH] \
+      --model_name=demo [--version=V] [--checkpoint=best|latest|PATH] \
       [--ticket_path=demo.ticket.npz] [--bn_batches=N]
   python -m slt_tf.export --ticket=demo.ticket.npz --export_dir=models \
       --model_name=demo
@@ -29,7 +29,9 @@ from slt_tf import workdir
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The search's workdir.")
 _CHECKPOINT = flags.DEFINE_string(
-    "checkpoint", "latest", "'latest', 'best', or a checkpoint prefix.")
+    "checkpoint", None, "'best', 'latest', or a checkpoint prefix; default: "
+    "best when the search kept one (--eval_every), else latest, so that the "
+    "export is the ticket evaluate reports.")
 _TICKET = flags.DEFINE_string(
     "ticket", None, "Export from a compact ticket file instead of a workdir.")
 _EXPORT_DIR = flags.DEFINE_string(
@@ -70,7 +72,9 @@ def main(argv):
       generator, config, masks = compact.read_ticket(_TICKET.value)
     else:
       config = workdir.read_config(_WORKDIR.value)
-      path = workdir.resolve_checkpoint(_WORKDIR.value, _CHECKPOINT.value)
+      path = workdir.resolve_checkpoint(_WORKDIR.value,
+                                        workdir.default_checkpoint(
+                                            _WORKDIR.value, _CHECKPOINT.value))
       generator, masks = workdir.restore_generator(config, path), None
       report["checkpoint"] = path
       bn = (config.eval_bn_batches if _BN_BATCHES.value is None

@@ -15,13 +15,12 @@ from typing import Callable, Optional, Tuple
 import keras
 
 from slt_tf.generators import biggan
-from slt_tf.generators import common
-from slt_tf.generators.common import CHANNELS
-from slt_tf.generators.common import check_channels
-from slt_tf.generators.common import prunable_parameter_count
-from slt_tf.generators.common import TicketOptions
+from slt_tf.generators.blocks import CHANNELS
+from slt_tf.generators.blocks import check_channels
 from slt_tf.generators import gfmn
 from slt_tf.generators import sngan
+from slt_tf.ticket.layers import prunable_parameter_count
+from slt_tf.ticket.options import TicketOptions
 
 @dataclasses.dataclass(frozen=True)
 class Architecture:

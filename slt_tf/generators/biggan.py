@@ -23,7 +23,9 @@ from typing import Sequence
 
 import keras
 
-from slt_tf.generators import common
+from slt_tf.generators import blocks
+from slt_tf.ticket.options import LayerFactory
+from slt_tf.ticket.options import TicketOptions
 from slt_tf.ticket import layers as masked
 
 RESOLUTIONS = (32, 64)
@@ -85,7 +87,7 @@ class ConditionalBatchNorm(keras.layers.Layer):
     super().__init__(**kwargs)
     self.channels = int(channels)
     self.gain_kwargs, self.bias_kwargs = dict(gain_kwargs), dict(bias_kwargs)
-    self.bn = common.batch_norm("bn")
+    self.bn = blocks.batch_norm("bn")
     self.gain = masked.MaskedDense(self.channels, **self.gain_kwargs)
     self.bias = masked.MaskedDense(self.channels, **self.bias_kwargs)
 
@@ -176,7 +178,7 @@ class SelfAttention(keras.layers.Layer):
 
 def build(resolution: int = 64, ch=None, nz: int = 120, num_classes: int = 0,
           shared_dim: int = 128, attention_resolutions: Sequence[int] = (),
-          options: common.TicketOptions = common.TicketOptions(),
+          options: TicketOptions = TicketOptions(),
           channels: int = 3, name: str = "biggan_generator") -> keras.Model:
   """Builds the BigGAN generator from masked, spectrally normalised layers.
 
@@ -197,7 +199,7 @@ def build(resolution: int = 64, ch=None, nz: int = 120, num_classes: int = 0,
     A Keras model mapping z (B, nz) [and label (B,)] to images (B, res, res, channels)
     in [-1, 1].
   """
-  resolution = common.check_resolution("biggan", resolution, RESOLUTIONS)
+  resolution = blocks.check_resolution("biggan", resolution, RESOLUTIONS)
   ch = DEFAULT_CH[resolution] if ch is None else int(ch)
   mult_in, mult_out = CHANNELS[resolution]
   nb = len(mult_in)
@@ -212,7 +214,7 @@ def build(resolution: int = 64, ch=None, nz: int = 120, num_classes: int = 0,
       raise ValueError(f"attention_resolutions entries must be block output "
                        f"resolutions {[2**(3 + i) for i in range(nb)]}, got {r}")
   chunk = nz // slots
-  make = common.LayerFactory(options, spectral_norm=True)
+  make = LayerFactory(options, spectral_norm=True)
 
   z = keras.Input((nz,), name="z")
   inputs = [z]
@@ -242,12 +244,12 @@ def build(resolution: int = 64, ch=None, nz: int = 120, num_classes: int = 0,
       cond = keras.layers.Concatenate(name=f"block{i}_cond")([shared, cond])
     h = cbn(c_in, cond, i, 1)([x, cond])
     h = keras.layers.ReLU()(h)
-    h = common.upsample()(h)
+    h = blocks.upsample()(h)
     h = make.conv(c_out, 3, name=f"block{i}_conv1")(h)
     h = cbn(c_out, cond, i, 2)([h, cond])
     h = keras.layers.ReLU()(h)
     h = make.conv(c_out, 3, name=f"block{i}_conv2")(h)
-    skip = common.upsample()(x)
+    skip = blocks.upsample()(x)
     skip = make.conv(c_out, 1, name=f"block{i}_skip")(skip)
     x = keras.layers.Add()([h, skip])
     if 2**(3 + i) in attention_resolutions:
@@ -256,6 +258,6 @@ def build(resolution: int = 64, ch=None, nz: int = 120, num_classes: int = 0,
           gamma_trainable=options.mode == "dense",
           gamma_init=0.0 if options.mode == "dense" else 1.0,
           name=f"attention{2**(3 + i)}")(x)
-  x = common.to_rgb_head(make, x, whole=options.last_dense,
+  x = blocks.to_rgb_head(make, x, whole=options.last_dense,
                            channels=channels)
   return keras.Model(inputs if len(inputs) > 1 else z, x, name=name)

@@ -10,13 +10,15 @@ import math
 
 import keras
 
-from slt_tf.generators import common
+from slt_tf.generators import blocks
+from slt_tf.ticket.options import LayerFactory
+from slt_tf.ticket.options import TicketOptions
 
 RESOLUTIONS = (32, 64)
 
 
 def build(resolution: int = 64, ngf: int = 64, nz: int = 100,
-          options: common.TicketOptions = common.TicketOptions(),
+          options: TicketOptions = TicketOptions(),
           channels: int = 3, name: str = "gfmn_generator") -> keras.Model:
   """Builds the GFMN ResNet generator from masked layers.
 
@@ -31,18 +33,18 @@ def build(resolution: int = 64, ngf: int = 64, nz: int = 100,
   Returns:
     A Keras model mapping z (B, nz) to images (B, res, res, channels) in [-1, 1].
   """
-  resolution = common.check_resolution("gfmn", resolution, RESOLUTIONS)
+  resolution = blocks.check_resolution("gfmn", resolution, RESOLUTIONS)
   nb = int(math.log2(resolution)) - 2
   widths = [ngf * 2**(nb - i) for i in range(nb + 1)]
-  make = common.LayerFactory(options)
+  make = LayerFactory(options)
 
   z = keras.Input((nz,), name="z")
   x = keras.layers.Reshape((1, 1, nz))(z)
   x = make.conv_transpose(widths[0], 4, padding="valid", name="stem",
                           whole=options.first_dense)(x)
   for i in range(nb):
-    x = common.residual_up_block(make, x, widths[i + 1], f"block{i}",
+    x = blocks.residual_up_block(make, x, widths[i + 1], f"block{i}",
                                  conv_before_upsample=True)
-  x = common.to_rgb_head(make, x, whole=options.last_dense,
+  x = blocks.to_rgb_head(make, x, whole=options.last_dense,
                            channels=channels)
   return keras.Model(z, x, name=name)

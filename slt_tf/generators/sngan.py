@@ -13,13 +13,15 @@ import math
 
 import keras
 
-from slt_tf.generators import common
+from slt_tf.generators import blocks
+from slt_tf.ticket.options import LayerFactory
+from slt_tf.ticket.options import TicketOptions
 
 RESOLUTIONS = (32, 64)
 
 
 def build(resolution: int = 64, ch: int = 256, nz: int = 128,
-          options: common.TicketOptions = common.TicketOptions(),
+          options: TicketOptions = TicketOptions(),
           channels: int = 3, name: str = "sngan_generator") -> keras.Model:
   """Builds the SNGAN ResNet generator from masked layers.
 
@@ -34,17 +36,17 @@ def build(resolution: int = 64, ch: int = 256, nz: int = 128,
   Returns:
     A Keras model mapping z (B, nz) to images (B, res, res, channels) in [-1, 1].
   """
-  resolution = common.check_resolution("sngan", resolution, RESOLUTIONS)
+  resolution = blocks.check_resolution("sngan", resolution, RESOLUTIONS)
   nb = int(math.log2(resolution)) - 2
-  make = common.LayerFactory(options)
+  make = LayerFactory(options)
 
   z = keras.Input((nz,), name="z")
   x = make.dense(4 * 4 * ch, name="stem", whole=options.first_dense)(z)
   x = keras.layers.Reshape((4, 4, ch))(x)
   for i in range(nb):
-    x = common.residual_up_block(make, x, ch, f"block{i}",
+    x = blocks.residual_up_block(make, x, ch, f"block{i}",
                                  conv_before_upsample=False)
-  x = common.to_rgb_head(make, x, whole=options.last_dense,
+  x = blocks.to_rgb_head(make, x, whole=options.last_dense,
                            channels=channels)
   return keras.Model(z, x, name=name)
 
@@ -66,19 +68,19 @@ def build_discriminator(resolution: int = 64, ch: int = 64, seed: int = 0,
   Returns:
     A Keras model mapping images (B, res, res, channels) to logits (B, 1).
   """
-  resolution = common.check_resolution("sngan discriminator", resolution,
+  resolution = blocks.check_resolution("sngan discriminator", resolution,
                                        RESOLUTIONS)
   if resolution == 32:
     widths, downs = [ch] * 4, [True, True, False, False]
   else:
     widths, downs = [ch * m for m in (1, 2, 4, 8, 16)], [True] * 5
-  make = common.LayerFactory(
-      common.TicketOptions(mode="dense", weight_init="kaiming_normal",
+  make = LayerFactory(
+      TicketOptions(mode="dense", weight_init="kaiming_normal",
                            seed=seed),
       spectral_norm=True)
   pool = lambda: keras.layers.AveragePooling2D(2)
 
-  image = keras.Input((resolution, resolution, common.check_channels(channels)),
+  image = keras.Input((resolution, resolution, blocks.check_channels(channels)),
                       name="image")
   # Optimised first block: conv, ReLU, conv, pool; shortcut pool, then 1x1 conv.
   h = make.conv(widths[0], 3, name="block0_conv1")(image)
@@ -100,6 +102,17 @@ def build_discriminator(resolution: int = 64, ch: int = 64, seed: int = 0,
       h, skip = pool()(h), pool()(skip)
     x = keras.layers.Add()([h, skip])
   x = keras.layers.ReLU()(x)
-  x = common.GlobalSumPooling2D(name="global_sum_pool")(x)
+  x = GlobalSumPooling2D(name="global_sum_pool")(x)
   logits = make.dense(1, name="logit")(x)
   return keras.Model(image, logits, name=name)
+
+
+@keras.saving.register_keras_serializable(package="slt_tf")
+class GlobalSumPooling2D(keras.layers.Layer):
+  """Sum over the spatial axes (SNGAN's discriminator head)."""
+
+  def call(self, inputs):
+    return keras.ops.sum(inputs, axis=(1, 2))
+
+  def compute_output_shape(self, input_shape):
+    return (input_shape[0], input_shape[-1])

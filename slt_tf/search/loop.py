@@ -16,7 +16,7 @@ import shutil
 import signal
 import threading
 import time
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 from absl import logging
 import numpy as np
@@ -135,6 +135,103 @@ def run(config: TrainConfig, flags_text: str = "",
           "space and rerun the same command to resume") from None
 
 
+def itstime(step: int, every: int, last: bool = False) -> bool:
+  """Whether a task done every ``every`` steps is due after ``step``; every
+  task is due after the last step (``last``), so that the end is always
+  logged, checkpointed and evaluated."""
+  return last or (every > 0 and step % every == 0)
+
+
+def finite_metrics(out: dict, step: int, last_checkpoint: Optional[str]
+                   ) -> dict:
+  """The step's outputs as floats, refused when the loss is not finite:
+  every checkpoint is preceded by this check, so none holds a diverged
+  state.
+
+  Raises:
+    FloatingPointError: naming the step and the last good checkpoint.
+  """
+  metrics = {k: float(v) for k, v in out.items()}
+  if not np.isfinite(metrics["loss"]):
+    raise FloatingPointError(
+        f"non-finite loss {metrics['loss']} at step {step}; stopped without "
+        f"saving it; the last good checkpoint is {last_checkpoint}")
+  return metrics
+
+
+def run_steps(config: TrainConfig, step: int, train_step, actions,
+              stop: StopRequest, save, last_checkpoint) -> Tuple[int, dict]:
+  """Steps from ``step`` until ``config.train_steps`` or a stop request.
+
+  Args:
+    config: its ``train_steps``, ``log_every`` and ``checkpoint_every``.
+    step: the step reached so far.
+    train_step: step reached -> the next step's outputs (a dict with
+      "loss").
+    actions: (every, fn) pairs: ``fn(step, metrics)`` runs when
+      ``itstime(step, every, last)``, in order (logging, samples, hooks).
+    stop: the signals' stop request; a stopped loop also saves its step.
+    save: step -> None, the checkpoint; due every ``checkpoint_every``
+      steps, at the last step and when stopped.
+    last_checkpoint: () -> the newest checkpoint's path (for messages).
+
+  Returns:
+    (the step reached, the last checked metrics).
+
+  Raises:
+    FloatingPointError: a non-finite loss (before it could be saved).
+  """
+  metrics, saved_at = {}, step
+  while step < config.train_steps and not stop.signal:
+    out = train_step(step)
+    step += 1
+    last = step == config.train_steps or stop.signal is not None
+    due = itstime(step, config.checkpoint_every, last)
+    if due or itstime(step, config.log_every):
+      metrics = finite_metrics(out, step, last_checkpoint())
+    for every, action in actions:
+      if itstime(step, every, last):
+        action(step, metrics)
+    if due:
+      save(step)
+      saved_at = step
+  if stop.signal and step > saved_at:
+    # The signal came after this step's save decision: save it now.
+    metrics = finite_metrics(out, step, last_checkpoint())
+    save(step)
+  return step, metrics
+
+
+def _guarded_step(config: TrainConfig, strategy, train_step, state,
+                  real_images, first_step: int, last_checkpoint):
+  """``train_step`` on the step's batch, with the errors a user can act on
+  as one line: XLA refusing the step at its first call, another worker lost.
+  """
+  def call(step):
+    try:
+      return train_step(latents_lib.step_batch(config, state.step,
+                                               real_images))
+    except (tf.errors.InvalidArgumentError,
+            tf.errors.UnimplementedError) as e:
+      if not (config.jit_compile and step == first_step):
+        raise
+      # The first step compiles: what XLA refuses fails here.
+      raise RunError(
+          f"jit_compile: XLA could not compile the step on "
+          f"{strategy.num_replicas_in_sync} replica(s) "
+          f"({distribution.first_cause(e)}); drop --jit_compile") from None
+    except distribution.PEER_ERRORS as e:
+      if strategy.num_replicas_in_sync == 1 and config.strategy != (
+          "multi_worker"):
+        raise
+      raise distribution.WorkerLost(
+          f"step {step + 1} failed because another worker died or stopped "
+          f"answering ({type(e).__name__}: {distribution.first_cause(e)}); "
+          f"the last checkpoint is {last_checkpoint()}; restart every worker "
+          "with the same command to resume") from None
+  return call
+
+
 def _search(config: TrainConfig, flags_text: str, hooks, strategy,
             chief: bool) -> dict:
   """``run`` once the inputs are checked and the workdir is locked."""
@@ -150,7 +247,55 @@ def _search(config: TrainConfig, flags_text: str, hooks, strategy,
                config.ticket.mode, config.ticket.keep_ratio,
                config.ticket.mask_scope, strategy.num_replicas_in_sync,
                config.batch_size)
+  manager, directory = _checkpoints(config, state, strategy, chief, reused)
+  last_checkpoint = lambda: manager.latest_checkpoint
+  writer = (tf.summary.create_file_writer(
+      workdir.tensorboard_dir(config.workdir)) if chief
+            else tf.summary.create_noop_writer())
+  hooks = list(hooks) if chief else []
+  for hook in hooks:
+    hook.begin(state)
+  step = int(state.step.numpy())
+  if step >= config.train_steps:
+    logging.info("step %d >= train_steps %d: nothing to do", step,
+                 config.train_steps)
+  train_step = _guarded_step(
+      config, strategy, step_lib.train_step_fn(config, strategy, state), state,
+      state.real_images if config.method_spec.adversarial else None, step,
+      last_checkpoint)
+  actions = [(config.log_every, _progress(config, writer, step))]
+  if chief:
+    actions.append((config.sample_every, _samples(config, state, writer)))
+  actions += [(hook.every, lambda s, _, hook=hook: hook(s)) for hook in hooks]
 
+  def save(at):
+    logging.info("step %d: checkpoint %s", at,
+                 manager.save(checkpoint_number=at))
+  start_step, run_start, stop = step, time.time(), StopRequest()
+  with stop.installed():
+    step, metrics = run_steps(config, step, train_step, actions, stop, save,
+                              last_checkpoint)
+  if stop.signal:
+    logging.warning("stopped by %s at step %d; saved %s; rerun the same "
+                    "command to resume", stop.signal_name, step,
+                    manager.latest_checkpoint)
+  writer.flush()
+  if not chief:
+    shutil.rmtree(directory, ignore_errors=True)
+    return {"step": step, "metrics": metrics}
+  result = {"step": step, "steps_this_run": step - start_step,
+            "stopped_by": stop.signal_name,
+            "seconds": time.time() - run_start, "metrics": metrics,
+            "parameters": counts, "features": state.extractor.describe(),
+            "checkpoint": manager.latest_checkpoint}
+  fileio.write_json(workdir.result_path(config.workdir), result)
+  return result
+
+
+def _checkpoints(config: TrainConfig, state, strategy, chief: bool,
+                 reused: bool):
+  """The run's checkpoint manager, the state restored from the latest
+  checkpoint; (manager, its directory)."""
   # Every worker saves (the save is collective); only the chief's copy is
   # the run's, the others write to a scratch directory.
   directory = workdir.checkpoint_dir(config.workdir)
@@ -168,100 +313,35 @@ def _search(config: TrainConfig, flags_text: str, hooks, strategy,
   elif reused:
     logging.info("workdir %s has no checkpoint; starting at step 0",
                  config.workdir)
+  return manager, directory
 
-  train_step = step_lib.train_step_fn(config, strategy, state)
-  real_images = state.real_images if config.method_spec.adversarial else None
+
+def _progress(config: TrainConfig, writer, step: int):
+  """The logging action: a console line and scalar summaries with the
+  steps per second since the previous line."""
+  schedule = state_lib.learning_rate(config)
+  window = [time.time(), step]
+
+  def log(at, metrics):
+    now = time.time()
+    rate = (at - window[1]) / max(now - window[0], 1e-9)
+    window[:] = [now, at]
+    lr = float(schedule(at - 1) if callable(schedule) else schedule)
+    summaries.log_progress(config, writer, at, metrics, lr, rate)
+  return log
+
+
+def _samples(config: TrainConfig, state, writer):
+  """The sample action: the grid of fixed latents, mask statistics and
+  histograms."""
   grid_latents = inputs_lib.generator_input(latents_lib.fixed_latents(config))
   sample_fn = tf.function(lambda: tf.cast(
       state.generator(grid_latents, training=False), tf.float32))
-  writer = (tf.summary.create_file_writer(
-      os.path.join(config.workdir, "tensorboard")) if chief
-            else tf.summary.create_noop_writer())
-  monitor = summaries.MaskMonitor(state.generator if chief else [])
+  monitor = summaries.MaskMonitor(state.generator)
   if monitor.layers:
     monitor.measure()  # Baseline of the flip rate.
 
-  hooks = list(hooks) if chief else []
-  for hook in hooks:
-    hook.begin(state)
-  schedule = state_lib.learning_rate(config)
-  step = int(state.step.numpy())
-  start_step, metrics = step, {}
-  window_start, window_step, run_start = time.time(), step, time.time()
-  if step >= config.train_steps:
-    logging.info("step %d >= train_steps %d: nothing to do", step,
-                 config.train_steps)
-  stop, saved_step = StopRequest(), step
-  with stop.installed():
-    while step < config.train_steps and not stop.signal:
-      try:
-        out = train_step(latents_lib.step_batch(
-            config, state.step, real_images))
-      except (tf.errors.InvalidArgumentError,
-              tf.errors.UnimplementedError) as e:
-        if not (config.jit_compile and step == saved_step):
-          raise
-        # The first step compiles: what XLA refuses fails here.
-        raise RunError(
-            f"jit_compile: XLA could not compile the step on "
-            f"{strategy.num_replicas_in_sync} replica(s) "
-            f"({distribution.first_cause(e)}); drop --jit_compile") from None
-      except distribution.PEER_ERRORS as e:
-        if strategy.num_replicas_in_sync == 1 and config.strategy != (
-            "multi_worker"):
-          raise
-        raise distribution.WorkerLost(
-            f"step {step + 1} failed because another worker died or stopped "
-            f"answering ({type(e).__name__}: {distribution.first_cause(e)}); the last "
-            f"checkpoint "
-            f"is {manager.latest_checkpoint}; restart every worker with the "
-            "same command to resume") from None
-      step += 1
-      last = step == config.train_steps or stop.signal is not None
-      save = step % config.checkpoint_every == 0 or last
-      if save or step % config.log_every == 0:
-        # Checked before every checkpoint, so none holds a diverged state.
-        metrics = {k: float(v) for k, v in out.items()}
-        if not np.isfinite(metrics["loss"]):
-          raise FloatingPointError(
-              f"non-finite loss {metrics['loss']} at step {step}; stopped "
-              "without saving it; the last good checkpoint is "
-              f"{manager.latest_checkpoint}")
-      if step % config.log_every == 0 or last:
-        now = time.time()
-        rate = (step - window_step) / max(now - window_start, 1e-9)
-        window_start, window_step = now, step
-        lr = float(schedule(step - 1) if callable(schedule) else schedule)
-        summaries.log_progress(config, writer, step, metrics, lr, rate)
-      if chief and (step % config.sample_every == 0 or last):
-        summaries.write_samples_and_masks(config, state, writer, step,
-                                          sample_fn, monitor)
-      for hook in hooks:
-        if step % hook.every == 0 or last:
-          hook(step)
-      if save:
-        saved = manager.save(checkpoint_number=step)
-        saved_step = step
-        logging.info("step %d: checkpoint %s", step, saved)
-    if stop.signal and step > saved_step:
-      # The signal came after this step's save decision: save it now.
-      if not np.isfinite(float(out["loss"])):
-        raise FloatingPointError(
-            f"non-finite loss at step {step}; stopped without saving it; the "
-            f"last good checkpoint is {manager.latest_checkpoint}")
-      manager.save(checkpoint_number=step)
-  if stop.signal:
-    logging.warning("stopped by %s at step %d; saved %s; rerun the same "
-                    "command to resume", stop.signal_name, step,
-                    manager.latest_checkpoint)
-  writer.flush()
-  if not chief:
-    shutil.rmtree(directory, ignore_errors=True)
-    return {"step": step, "metrics": metrics}
-  result = {"step": step, "steps_this_run": step - start_step,
-            "stopped_by": stop.signal_name,
-            "seconds": time.time() - run_start, "metrics": metrics,
-            "parameters": counts, "features": state.extractor.describe(),
-            "checkpoint": manager.latest_checkpoint}
-  fileio.write_json(workdir.result_path(config.workdir), result)
-  return result
+  def write(at, _):
+    summaries.write_samples_and_masks(config, state, writer, at, sample_fn,
+                                      monitor)
+  return write

@@ -11,6 +11,7 @@ from slt_tf.config import TrainConfig
 from slt_tf.data import datasets
 from slt_tf.data import images
 from slt_tf import fileio
+from slt_tf import workdir as workdir_lib
 
 
 def _figure():
@@ -72,7 +73,7 @@ def scalar_curve(workdir: str, tag: str):
   # Imported here: only reports read event files.
   from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  directory = os.path.join(workdir, "tensorboard")
+  directory = workdir_lib.search_events_dir(workdir)
   if not os.path.isdir(directory):
     return [], []
   accumulator = event_accumulator.EventAccumulator(

@@ -400,3 +400,17 @@ def kept_fractions(model_or_layers) -> dict:
       total += float(tf.size(bias_mask))
     result[layer.path] = kept / total
   return result
+
+
+def prunable_parameter_count(model) -> dict:
+  """Counts of the kernel and bias entries of a model's masked layers.
+
+  These are the parameters a ticket selects from (the paper's parameter counts);
+  batch-norm statistics, score tensors and power-iteration vectors are excluded.
+  """
+  kernels = biases = 0
+  for layer in masked_layers(model):
+    kernels += int(layer.kernel.shape.num_elements())
+    if layer.bias is not None:
+      biases += int(layer.bias.shape.num_elements())
+  return {"kernels": kernels, "biases": biases, "total": kernels + biases}

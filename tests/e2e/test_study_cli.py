@@ -1,5 +1,6 @@
 """End-to-end tests of ``python -m slt_tf.study`` (real subprocesses, real files)."""
 
+import glob
 import os
 import signal
 
@@ -69,12 +70,14 @@ class StudyCommandTest(tf.test.TestCase):
     self.assertNotEqual(marked, text)
     with open(report, "w") as f:
       f.write(marked)
-    evals = sorted(os.listdir(os.path.join(rows[0]["run"], "eval")))
+    evals = sorted(glob.glob(os.path.join(rows[0]["run"], "eval", "*", "*")))
+    self.assertTrue(evals)
     again = testutil.run_module("slt_tf.study", *args, timeout=1800)
     self.assertEqual(again.returncode, 0, again.stderr[-3000:])
     self.assertIn("Our discussion.", open(report).read())
-    self.assertEqual(sorted(os.listdir(os.path.join(rows[0]["run"], "eval"))),
-                     evals)
+    self.assertEqual(
+        sorted(glob.glob(os.path.join(rows[0]["run"], "eval", "*", "*"))),
+        evals)
     self.assertIn("stored, skipped", again.stderr)
     self.assertEqual(
         strict_json(os.path.join(results, "cpu_reproduction.json")), rows)

@@ -41,9 +41,10 @@ class TuneCliTest(tf.test.TestCase):
     workdirs = sorted(glob.glob(os.path.join(tune_dir, "runs", "*", "*")))
     self.assertLen(workdirs, 3)
     for workdir in workdirs:
-      names = os.listdir(os.path.join(workdir, "eval"))
       # Tuning never looks at the report split.
-      self.assertFalse([n for n in names if "50pctto" in n], names)
+      self.assertEqual(os.listdir(os.path.join(workdir, "eval")),
+                       ["selection"])
+      names = os.listdir(os.path.join(workdir, "eval", "selection"))
       self.assertLen([n for n in names if n.startswith("tune_")], 4)
       best = strict_json(os.path.join(workdir, "best", "best.json"))
       row = next(r for r in rows if r["run"] == workdir
@@ -59,7 +60,7 @@ class TuneCliTest(tf.test.TestCase):
 
     # A rerun (here one shard of it) trains and evaluates nothing again.
     stamps = {p: os.path.getmtime(p) for p in glob.glob(
-        os.path.join(tune_dir, "runs", "*", "*", "eval", "tune_*"))}
+        os.path.join(tune_dir, "runs", "*", "*", "eval", "*", "tune_*"))}
     again = self._tune(tune_dir, "--shard=1/2")
     self.assertEqual(again.returncode, 0, again.stderr[-3000:])
     self.assertEqual(stamps, {p: os.path.getmtime(p) for p in stamps})
