@@ -151,7 +151,7 @@ class EvaluateTest(tf.test.TestCase):
     from_export = evaluator_lib.evaluate_workdir(
         self.workdir, saved_model=export_dir, **kwargs)
     self.assertEqual(os.path.basename(from_export["path"]),
-                     "saved_model_test_50pctto.json")
+                     "saved_model.json")
     # Only the uint8 rounding of the exported images differs.
     for name in ("fid_digits_200", "kid_digits_200", "is_digits_200"):
       self.assertAllClose(from_export["metrics"][name],
@@ -174,7 +174,7 @@ class EvaluateTest(tf.test.TestCase):
     bn = evaluator_lib.evaluate_workdir(self.workdir, settings=bn_settings,
                                         cache_dir=cache_dir)
     self.assertEqual(bn["bn_batches"], 2)
-    self.assertIn("_bn_", os.path.basename(bn["path"]))
+    self.assertEqual(os.path.basename(bn["path"]), "step_0000002_bn.json")
     self.assertTrue(os.path.exists(plain["path"]))
     self.assertNotAllClose(plain["metrics"]["fid_digits_30"],
                            bn["metrics"]["fid_digits_30"])
@@ -211,7 +211,7 @@ class EvaluateTest(tf.test.TestCase):
         cache_dir=cache_dir)
     self.assertIn("fid_digits-gray_30", gray["metrics"])
     self.assertNotEqual(plain["path"], gray["path"])
-    self.assertIn("_gray_", os.path.basename(gray["path"]))
+    self.assertEqual(os.path.basename(gray["path"]), "step_0000002_gray.json")
     self.assertTrue(os.path.exists(plain["path"]))
     # On a generator whose images are gray already (the digits' draws one
     # channel), both metrics agree.

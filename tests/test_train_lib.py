@@ -261,7 +261,7 @@ class PrecisionAndXlaTest(tf.test.TestCase):
     # uint8 images of the float32 network.
     export_dir = self.get_temp_dir() + "/models"
     exported = testutil.run_module(
-        "slt_tf.export", f"--workdir={base.workdir}",
+        "slt_tf.export", f"--workdir={base.workdir}", "--checkpoint=latest",
         f"--export_dir={export_dir}", "--model_name=p")
     self.assertEqual(exported.returncode, 0, exported.stderr[-3000:])
     serve = tf.saved_model.load(export_dir + "/p/1").signatures[
