@@ -10,6 +10,11 @@
   in sorted order.
 * ``mnist_embedded`` (``slt_tf.data.embedded_mnist``): prepared from files installed
   with pip, never downloaded.
+* ``fashion_mnist`` is a TFDS name that also works offline: prepared in TFDS's
+  format from the local IDX files of Debian's ``dataset-fashion-mnist`` when
+  they are there (``slt_tf.data.local_tfds``), else downloaded by TFDS with
+  ``--download``. Its 28x28 images are resized to the resolution like any
+  other (bilinear, antialiased: the authors' ``Resize``), not padded.
 
 Images are resized so that their shorter side equals the resolution, then
 center-cropped (the authors' ``Resize`` + ``CenterCrop``), grayscale is repeated
@@ -31,6 +36,7 @@ from slt_tf import fileio
 from slt_tf.data import embedded_mnist
 from slt_tf.data import folders
 from slt_tf.data import images as images_lib
+from slt_tf.data import local_tfds
 from slt_tf import errors
 
 FOLDER_PREFIX = folders.PREFIX
@@ -154,7 +160,15 @@ def _tfds_builder(name: str, data_dir: Optional[str], download: bool):
     return builder
   if name == EMBEDDED:
     return _prepare_once(name, data_dir, builder)
+  local = name in local_tfds.names()
+  source = local_tfds.find_dir() if local else None
+  if source:
+    return _prepare_once(name, data_dir, builder, source)
   if not download:
+    if local:
+      raise DataError(f"dataset {name!r} is not prepared in "
+                      f"{builder.data_dir_root} and its files are not on "
+                      f"this machine: {local_tfds.missing_text(name)}")
     raise DataError(
         f"dataset {name!r} is not prepared in {builder.data_dir_root}: "
         f"prepare it with `tfds build {name} --data_dir=DIR` and pass "
@@ -164,16 +178,23 @@ def _tfds_builder(name: str, data_dir: Optional[str], download: bool):
   return _prepare_once(name, data_dir, builder)
 
 
-def _prepare_once(name: str, data_dir: Optional[str], builder):
-  """Prepares ``name`` under a lock: the shards of a study start together on
-  a fresh machine, and two preparations of one dataset collide in TFDS's
-  final rename."""
+def _prepare_once(name: str, data_dir: Optional[str], builder,
+                  source: Optional[str] = None):
+  """Prepares ``name`` under a lock (from the local files in ``source``
+  when given: ``slt_tf.data.local_tfds``): the shards of a study start
+  together on a fresh machine, and two preparations of one dataset collide
+  in TFDS's final rename."""
   lock = os.path.join(builder.data_dir_root,
                       ".prepare-" + name.replace("/", "_"))
   with fileio.locked(lock):
     builder = tfds.builder(name, data_dir=data_dir)  # Another may have won.
     if builder.is_prepared():
       return builder
+    if source:
+      logging.info("preparing %s from %s in %s (local files, no download)",
+                   name, source, builder.data_dir_root)
+      local_tfds.prepare(name, data_dir, source)
+      return tfds.builder(name, data_dir=data_dir)
     if name == EMBEDDED:
       logging.info("preparing %s from %s in %s (local files, no download)",
                    name, embedded_mnist.source_path(), builder.data_dir_root)
