@@ -95,6 +95,29 @@ class StructureTest(tf.test.TestCase, parameterized.TestCase):
     self.assertTrue(all(v.path.endswith("scores")
                         for v in model.trainable_variables))
 
+  def testDenseWholeFrozen_TheDenseControlKeepsTheWholeLayersFrozen(self):
+    names = ("stem", "to_rgb")
+    trained = tiny("sngan", 32, mode="dense", first_dense=True,
+                   last_dense=True)
+    frozen = tiny("sngan", 32, mode="dense", first_dense=True,
+                  last_dense=True, dense_whole_frozen=True)
+    modes = lambda m: {l.name: l.mode for l in layers.masked_layers(m)}
+    self.assertEqual({modes(trained)[n] for n in names}, {"dense"})
+    self.assertEqual({modes(frozen)[n] for n in names}, {"frozen"})
+    self.assertEqual({m for n, m in modes(frozen).items() if n not in names},
+                     {"dense"})
+    trainable = {v.path for v in frozen.trainable_variables}
+    self.assertFalse([p for p in trainable
+                      if p.split("/")[0] in names], trainable)
+    self.assertLess(len(frozen.trainable_variables),
+                    len(trained.trainable_variables))
+    # The same random weights either way: only what is trained differs.
+    z = latent("sngan")
+    self.assertAllEqual(trained(z, training=False), frozen(z, training=False))
+    # A ticket's whole layers are frozen with or without the option.
+    ticket = tiny("sngan", 32, last_dense=True, dense_whole_frozen=True)
+    self.assertEqual(modes(ticket)["to_rgb"], "frozen")
+
   @parameterized.named_parameters(*CASES)
   def testSameSeed_SameNetwork_OtherSeed_Differs(self, arch, resolution):
     z = latent(arch)

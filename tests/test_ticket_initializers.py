@@ -45,6 +45,14 @@ class SchemeStatisticsTest(tf.test.TestCase, parameterized.TestCase):
     self.assertLen(np.unique(w), 2)
     self.assertBetween((w > 0).mean(), 0.49, 0.51)
 
+  def testScaledSignedConstant_TheSameSignsWithTheKeptFractionsGain(self):
+    plain = draw("signed_kaiming_constant")
+    scaled = draw("scaled_signed_kaiming_constant", keep_ratio=0.1)
+    c = math.sqrt(2.0 / (FAN * 0.1))
+    self.assertAllClose(np.unique(scaled), [-c, c], rtol=1e-6)
+    self.assertAllEqual(np.sign(scaled), np.sign(plain))
+    self.assertAllClose(scaled, plain / math.sqrt(0.1), rtol=1e-6)
+
   @parameterized.parameters(("kaiming_normal", 1.0, math.sqrt(2.0 / FAN)),
                             ("scaled_kaiming_normal", 0.1,
                              math.sqrt(2.0 / (FAN * 0.1))),

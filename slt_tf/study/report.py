@@ -175,7 +175,10 @@ def write_report(base: TrainConfig, rows: List[dict], results_json: str,
                                   ("last", g.ticket.last_dense)) if on]
   whole_text = (f" In ticket-mode runs the {' and '.join(whole)} layer"
                 f"{'s are' if len(whole) > 1 else ' is'} kept whole and random "
-                "(never pruned, never trained)." if whole else "")
+                "(never pruned, never trained)" if whole else "")
+  if whole:
+    whole_text += ("; so in the weight-training baselines (the same network "
+                   "for both)." if g.ticket.dense_whole_frozen else ".")
   kinds = sorted({r.get("checkpoint", "last") for r in rows})
   checkpoint_text = ("the best checkpoint on the selection split"
                      if kinds == ["best"] else "the last checkpoint"

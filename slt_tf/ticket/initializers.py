@@ -12,6 +12,10 @@ Weights (``WEIGHT_INITS``):
   * ``scaled_kaiming_normal``: ``N(0, 2 / (fan_in * keep_ratio))``, edge-popup's
     ``scale_fan``, which keeps the activation scale of the pruned network.
   * ``normal_0.02``: ``N(0, 0.02^2)``, what the authors' public code ends up using.
+  * ``scaled_signed_kaiming_constant``: ``sign(u) * sqrt(2 / (fan_in *
+    keep_ratio))``, edge-popup's best (its "scaled signed constant"): the signs
+    of ``signed_kaiming_constant`` for the same seed, with the gain of
+    ``scaled_kaiming_normal``.
 
 Scores (``SCORE_INITS``):
   * ``uniform_0.1`` (default): ``U(-0.1, 0.1)``, the authors' configuration.
@@ -30,7 +34,8 @@ import keras
 import tensorflow as tf
 
 WEIGHT_INITS = ("signed_kaiming_constant", "kaiming_normal",
-                "scaled_kaiming_normal", "normal_0.02")
+                "scaled_kaiming_normal", "normal_0.02",
+                "scaled_signed_kaiming_constant")
 SCORE_INITS = ("uniform_0.1", "kaiming_uniform")
 
 _RELU_GAIN = math.sqrt(2.0)
@@ -80,9 +85,10 @@ class Stateless(keras.initializers.Initializer):
     fan = self.fan_in if self.fan_in is not None else fan_in(shape)
     seed = tf.constant([self.seed, self.stream], tf.int64)
     scheme = self.scheme
-    if scheme == "signed_kaiming_constant":
+    if scheme in ("signed_kaiming_constant", "scaled_signed_kaiming_constant"):
+      scale = self.keep_ratio if scheme.startswith("scaled") else 1.0
       sign = tf.where(tf.random.stateless_uniform(shape, seed) < 0.5, -1.0, 1.0)
-      return tf.cast(sign * (_RELU_GAIN / math.sqrt(fan)), dtype)
+      return tf.cast(sign * (_RELU_GAIN / math.sqrt(fan * scale)), dtype)
     if scheme in ("kaiming_normal", "scaled_kaiming_normal"):
       scale = self.keep_ratio if scheme == "scaled_kaiming_normal" else 1.0
       std = _RELU_GAIN / math.sqrt(fan * scale)

@@ -34,6 +34,9 @@ class TicketOptions:
     first_dense: keep the first layer whole (unpruned, never trained); the
       authors' ``First_freeze``.
     last_dense: same for the last (to-RGB) layer; ``Last_freeze``.
+    dense_whole_frozen: in dense mode (the weight-training baselines), the
+      layers kept whole stay frozen at their random weights too, as a
+      ticket's do: the control that gives both methods the same network.
     seed: seed of the random weights and the initial scores.
   """
   keep_ratio: float = config_fields.field(
@@ -55,6 +58,10 @@ class TicketOptions:
       False, "Keep the first layer unpruned.")
   last_dense: bool = config_fields.field(
       False, "Keep the last layer unpruned.")
+  dense_whole_frozen: bool = config_fields.field(
+      False, "Weight-training methods (dense, finetune): keep the layers that "
+      "--first_dense / --last_dense keep whole frozen at their random weights, "
+      "as a ticket's are (the fair control); default: trained.")
   seed: int = config_fields.field(
       0, "Seed of the random network and the "
       "run.")
@@ -92,7 +99,8 @@ class LayerFactory:
       raise ValueError(f"a network may hold at most {_MAX_LAYERS} masked layers")
     o = self.options
     mode = o.mode
-    if whole and mode == "ticket":
+    if whole and (mode == "ticket" or (mode == "dense"
+                                        and o.dense_whole_frozen)):
       mode = "frozen"
     kwargs = dict(
         keep_ratio=o.keep_ratio, mode=mode, mask_scope=o.mask_scope,
