@@ -21,7 +21,7 @@ from slt_tf import precision as precision_lib
 from slt_tf.ticket.initializers import check_name
 
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
-LR_SCHEDULES = ("constant", "cosine")
+LR_SCHEDULES = ("constant", "cosine", "cosine_cycle")
 # Where the moment moving averages start (slt_tf.search.losses).
 AMA_INITS = ("zeros", "uniform")
 
@@ -79,7 +79,9 @@ class TrainConfig:
     batch_size: global batch of generated images per step.
     train_steps: total steps; a resumed run continues up to it.
     learning_rate: Adam learning rate of the scores (weights in dense mode).
-    lr_schedule: "constant" or "cosine" (decay to 0 over train_steps).
+    lr_schedule: "constant", "cosine" (decay to 0 over train_steps) or
+      "cosine_cycle" (the authors': a 20-step cosine cycle between the peak
+      and 0, for the scores and the moment moving averages alike).
     beta1, beta2, adam_epsilon: Adam's other hyper-parameters.
     ama_learning_rate: learning rate of the moment moving averages.
     ama_init: ``AMA_INITS``: where the moving averages start.
@@ -178,8 +180,10 @@ class TrainConfig:
   learning_rate: float = config_fields.field(
       5e-5, "Adam learning rate of the scores.")
   lr_schedule: str = config_fields.field(
-      "constant", f"{LR_SCHEDULES}; cosine decays to "
-      "0 over train_steps.")
+      "constant", f"{LR_SCHEDULES}; cosine decays to 0 over train_steps; "
+      "cosine_cycle is the authors' (PyTorch CosineAnnealingLR(T_max=10) "
+      "stepped every iteration): a 20-step cycle between the peak and 0, for "
+      "the scores and the moment moving averages alike.")
   beta1: float = config_fields.field(
       0.5, "Adam beta1.")
   beta2: float = config_fields.field(

@@ -104,6 +104,44 @@ class SearchTest(tf.test.TestCase):
     for name in a:
       self.assertAllEqual(a[name], b[name], msg=name)
 
+  def testCosineCycle_TheAuthorsRatesLoggedAndResumedBitIdentical(self):
+    """The authors' schedule (PyTorch CosineAnnealingLR(T_max=10) stepped
+    every iteration): step s (from 1) runs at lr (1 + cos(pi (s-1) / 10)) / 2,
+    the scores' and the moving averages' alike; a resumed run ends where an
+    uninterrupted one does."""
+    base = self.get_temp_dir()
+    straight = testutil.tiny_config(base + "/cycle", train_steps=12,
+                                    checkpoint_every=4, log_every=1,
+                                    lr_schedule="cosine_cycle")
+    train_lib.run(straight)
+    events = event_accumulator.EventAccumulator(
+        os.path.join(straight.workdir, "tensorboard", "search"),
+        size_guidance={event_accumulator.TENSORS: 0})
+    events.Reload()
+    logged = {e.step: float(tf.make_ndarray(e.tensor_proto))
+              for e in events.Tensors("learning_rate")}
+    steps = sorted(logged)
+    self.assertEqual(steps, list(range(1, 13)))
+    expected = [straight.learning_rate * (1 + np.cos(np.pi * (s - 1) / 10)) / 2
+                for s in steps]
+    self.assertAllClose([logged[s] for s in steps], expected, rtol=1e-5,
+                        atol=1e-12)
+    self.assertLess(logged[11], 1e-9 * straight.learning_rate + 1e-12)
+    split = dataclasses.replace(straight, workdir=base + "/split",
+                                train_steps=8)
+    train_lib.run(split)
+    train_lib.run(dataclasses.replace(split, train_steps=12))
+    a, b = checkpoint_tensors(straight.workdir), checkpoint_tensors(
+        split.workdir)
+    self.assertCountEqual(a, b)
+    for name in a:
+      self.assertAllEqual(a[name], b[name], msg=name)
+    constant = testutil.tiny_config(base + "/constant", train_steps=12,
+                                    checkpoint_every=4)
+    train_lib.run(constant)
+    c = checkpoint_tensors(constant.workdir)
+    self.assertTrue(any(np.any(a[n] != c[n]) for n in a if "ama" in n))
+
   def testRelativeWorkdir_Resumes(self):
     """The README's commands pass relative workdirs (regression: a rerun
     found no readable checkpoint)."""

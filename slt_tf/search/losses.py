@@ -36,15 +36,19 @@ class AdamMovingAverage(tf.Module):
 
   Args:
     dim: vector length.
-    learning_rate, beta1, beta2, epsilon: Adam's hyper-parameters.
+    learning_rate: Adam's step size, or a schedule: a callable of the
+      number of updates made so far (a Keras ``LearningRateSchedule``).
+    beta1, beta2, epsilon: Adam's other hyper-parameters.
     initial: the starting value (D,); zeros when None.
   """
 
-  def __init__(self, dim: int, learning_rate: float = 1e-5,
+  def __init__(self, dim: int, learning_rate=1e-5,
                beta1: float = 0.5, beta2: float = 0.999,
                epsilon: float = 1e-8, initial=None, name=None):
     super().__init__(name=name)
-    self.learning_rate, self.beta1 = float(learning_rate), float(beta1)
+    self.learning_rate = (learning_rate if callable(learning_rate)
+                          else float(learning_rate))
+    self.beta1 = float(beta1)
     self.beta2, self.epsilon = float(beta2), float(epsilon)
     vector = lambda n, start=None: tf.Variable(
         tf.zeros([dim]) if start is None else tf.cast(start, tf.float32),
@@ -64,7 +68,9 @@ class AdamMovingAverage(tf.Module):
     m = self.beta1 * self.m + (1.0 - self.beta1) * grad
     v = self.beta2 * self.v + (1.0 - self.beta2) * tf.square(grad)
     denom = (tf.sqrt(v) / tf.sqrt(1.0 - self.beta2 ** t)) + self.epsilon
-    value = value - (self.learning_rate / (1.0 - self.beta1 ** t)) * m / denom
+    lr = (tf.cast(self.learning_rate(self.t), tf.float32)
+          if callable(self.learning_rate) else self.learning_rate)
+    value = value - (lr / (1.0 - self.beta1 ** t)) * m / denom
     self.m.assign(m)
     self.v.assign(v)
     self.t.assign_add(1)
@@ -78,7 +84,8 @@ class MomentMatching(tf.Module):
   Args:
     real_mean, real_var: float arrays (D,), the training set's feature mean
       and unbiased variance.
-    ama_learning_rate, beta1, beta2, epsilon: the moving averages' Adam.
+    ama_learning_rate, beta1, beta2, epsilon: the moving averages' Adam
+      (the learning rate may be a schedule, see ``AdamMovingAverage``).
     ama_init: where the moving averages start: "zeros", or "uniform",
       U(-1/sqrt(D), 1/sqrt(D)), the default initialisation of the PyTorch
       ``nn.Linear`` the authors hold them in.
@@ -88,7 +95,7 @@ class MomentMatching(tf.Module):
     ama_mean, ama_var: the two ``AdamMovingAverage`` (checkpoint these).
   """
 
-  def __init__(self, real_mean, real_var, ama_learning_rate: float = 1e-5,
+  def __init__(self, real_mean, real_var, ama_learning_rate=1e-5,
                beta1: float = 0.5, beta2: float = 0.999,
                epsilon: float = 1e-8, ama_init: str = "zeros", seed: int = 0,
                name=None):

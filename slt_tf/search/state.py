@@ -1,6 +1,7 @@
 """Everything a search step reads and updates, built under a strategy."""
 
 import dataclasses
+import math
 from typing import List, Optional
 
 from absl import logging
@@ -40,11 +41,47 @@ class State:
   gradient_masks: Optional[List[tf.Tensor]] = None
 
 
+# The authors' schedule: PyTorch's CosineAnnealingLR(T_max=10, eta_min=0)
+# stepped after every iteration, on the scores' and both moving averages'
+# optimisers: a 20-step cycle from the peak to 0 and back.
+COSINE_CYCLE_HALF_PERIOD = 10
+
+
+@keras.saving.register_keras_serializable(package="slt_tf")
+class CosineCycle(keras.optimizers.schedules.LearningRateSchedule):
+  """``peak * (1 + cos(pi * step / half_period)) / 2``: PyTorch's
+  ``CosineAnnealingLR`` (closed form, ``eta_min`` 0) for every step, also
+  past ``T_max``, where it cycles."""
+
+  def __init__(self, peak: float, half_period: int = COSINE_CYCLE_HALF_PERIOD):
+    self.peak, self.half_period = float(peak), int(half_period)
+
+  def __call__(self, step):
+    step = tf.cast(step, tf.float32)
+    return self.peak * 0.5 * (1.0 + tf.cos(
+        math.pi * step / float(self.half_period)))
+
+  def get_config(self):
+    return {"peak": self.peak, "half_period": self.half_period}
+
+
 def learning_rate(config: TrainConfig):
+  """The scores' (or weights') learning rate: a constant or a schedule of
+  the number of updates made so far."""
   if config.lr_schedule == "cosine":
     return keras.optimizers.schedules.CosineDecay(config.learning_rate,
                                                   config.train_steps)
+  if config.lr_schedule == "cosine_cycle":
+    return CosineCycle(config.learning_rate)
   return config.learning_rate
+
+
+def ama_learning_rate(config: TrainConfig):
+  """The moment moving averages' learning rate: it follows the cycle with
+  ``cosine_cycle`` (as the authors' do), else it is constant."""
+  if config.lr_schedule == "cosine_cycle":
+    return CosineCycle(config.ama_learning_rate)
+  return config.ama_learning_rate
 
 
 def extractor_weights(config: TrainConfig, cache_dir: str) -> Optional[str]:
@@ -106,7 +143,7 @@ def build_state(config: TrainConfig, strategy, cache_dir: str,
     gradient_masks = (finetune.start_from_ticket(config, generator)
                       if config.method_spec.needs_ticket else None)
     objective = losses.MomentMatching(
-        mean, var, config.ama_learning_rate, config.beta1, config.beta2,
+        mean, var, ama_learning_rate(config), config.beta1, config.beta2,
         config.adam_epsilon, config.ama_init, config.seed)
     optimizer = precision_lib.wrap_optimizer(keras.optimizers.Adam(
         learning_rate(config), beta_1=config.beta1, beta_2=config.beta2,
