@@ -296,5 +296,22 @@ class ExportTest(tf.test.TestCase):
           os.path.join(self.get_temp_dir(), "dense.npz"))
 
 
+class AffineBatchNormExportTest(tf.test.TestCase):
+
+  def testFrozenModel_KeepsTheAffineParametersItWasTrainedWith(self):
+    generator = generators.build("sngan", resolution=32, width=8,
+                                 bn_affine=True, mode="dense", seed=2)
+    rng = np.random.default_rng(0)
+    for layer in generator.layers:
+      if layer.__class__.__name__ == "AffineBatchNorm":  # As if trained.
+        layer.gamma.assign(rng.normal(1, 0.3, layer.gamma.shape))
+        layer.beta.assign(rng.normal(0, 0.3, layer.beta.shape))
+        layer.moving_mean.assign(rng.normal(0, 0.1, layer.moving_mean.shape))
+    frozen = saved_model.freeze(generator)
+    z = tf.random.stateless_normal([3, 128], seed=[1, 2])
+    self.assertAllClose(frozen(z, training=False),
+                        generator(z, training=False), atol=1e-5)
+
+
 if __name__ == "__main__":
   tf.test.main()

@@ -118,6 +118,40 @@ class StructureTest(tf.test.TestCase, parameterized.TestCase):
     ticket = tiny("sngan", 32, last_dense=True, dense_whole_frozen=True)
     self.assertEqual(modes(ticket)["to_rgb"], "frozen")
 
+  @parameterized.parameters("gfmn", "sngan")
+  def testBnAffine_AuthorsDrawFrozenForATicketTrainedForDense(self, arch):
+    ticket = tiny(arch, 32, bn_affine=True, seed=3)
+    dense = tiny(arch, 32, bn_affine=True, seed=3, mode="dense")
+    plain = tiny(arch, 32, seed=3)
+    norms = lambda m: [l for l in m.layers
+                       if isinstance(l, tf.keras.layers.Layer)
+                       and l.__class__.__name__ == "AffineBatchNorm"]
+    affine = norms(ticket)
+    self.assertGreaterEqual(len(affine), 3)
+    gammas = np.concatenate([l.gamma.numpy() for l in affine])
+    self.assertAllClose(gammas.mean(), 1.0, atol=4 * 0.02 / np.sqrt(
+        gammas.size))
+    self.assertAllClose(gammas.std(), 0.02, rtol=0.5)
+    self.assertFalse(np.concatenate([l.beta.numpy() for l in affine]).any())
+    # Frozen for the ticket (its scores only), trained for dense.
+    self.assertTrue(all(v.path.endswith("scores")
+                        for v in ticket.trainable_variables))
+    affine_paths = {v.path for l in norms(dense) for v in (l.gamma, l.beta)}
+    self.assertTrue(affine_paths <= {v.path
+                                     for v in dense.trainable_variables})
+    # The same draw for the same seed; no masked layer's seed moved.
+    self.assertAllEqual(gammas, np.concatenate(
+        [l.gamma.numpy() for l in norms(tiny(arch, 32, bn_affine=True,
+                                             seed=3))]))
+    for a, b in zip(layers.masked_layers(ticket), layers.masked_layers(plain)):
+      self.assertAllEqual(a.kernel, b.kernel)
+    # Batch statistics in training calls even with the affine frozen.
+    z = latent(arch, batch=4)
+    self.assertNotAllClose(ticket(z, training=True),
+                           ticket(z, training=False))
+    with self.assertRaisesRegex(ValueError, "^bn_affine: BigGAN"):
+      tiny("biggan", 32, bn_affine=True)
+
   @parameterized.named_parameters(*CASES)
   def testSameSeed_SameNetwork_OtherSeed_Differs(self, arch, resolution):
     z = latent(arch)

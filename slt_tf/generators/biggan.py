@@ -200,6 +200,10 @@ def build(resolution: int = 64, ch=None, nz: int = 120, num_classes: int = 0,
     in [-1, 1].
   """
   resolution = blocks.check_resolution("biggan", resolution, RESOLUTIONS)
+  if options.bn_affine:
+    raise ValueError("bn_affine: BigGAN's batch norms are conditional (their "
+                     "gains and biases come from the latent); it is for gfmn "
+                     "and sngan")
   ch = DEFAULT_CH[resolution] if ch is None else int(ch)
   mult_in, mult_out = CHANNELS[resolution]
   nb = len(mult_in)

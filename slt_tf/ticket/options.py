@@ -37,6 +37,9 @@ class TicketOptions:
     dense_whole_frozen: in dense mode (the weight-training baselines), the
       layers kept whole stay frozen at their random weights too, as a
       ticket's do: the control that gives both methods the same network.
+    bn_affine: the generator's batch norms get the authors' affine
+      parameters (gamma from N(1, 0.02), beta 0), frozen at that draw in
+      ticket mode and trained in dense mode; without it they have none.
     seed: seed of the random weights and the initial scores.
   """
   keep_ratio: float = config_fields.field(
@@ -62,6 +65,11 @@ class TicketOptions:
       False, "Weight-training methods (dense, finetune): keep the layers that "
       "--first_dense / --last_dense keep whole frozen at their random weights, "
       "as a ticket's are (the fair control); default: trained.")
+  bn_affine: bool = config_fields.field(
+      False, "Give the generator's batch norms the authors' affine parameters "
+      "(gamma ~ N(1, 0.02), beta 0): frozen at their draw for a ticket, "
+      "trained by the weight-training methods. GFMN and SNGAN (BigGAN's are "
+      "conditional). Default: none (gamma 1, beta 0, never trained).")
   seed: int = config_fields.field(
       0, "Seed of the random network and the "
       "run.")
@@ -84,7 +92,7 @@ class LayerFactory:
   def __init__(self, options: TicketOptions, spectral_norm: bool = False):
     self.options = options
     self.spectral_norm = spectral_norm
-    self._count = 0
+    self._count = self._norms = 0
 
   def kwargs(self, name: Optional[str] = None, whole: bool = False,
              **overrides) -> dict:
@@ -110,6 +118,15 @@ class LayerFactory:
     kwargs.update(overrides)
     self._count += 1
     return kwargs
+
+  def norm_seed(self) -> int:
+    """The seed of the next batch norm's affine parameters (``bn_affine``):
+    the k-th counts down from the top of the network's seed range, which the
+    masked layers fill from the bottom, so that adding them moves no masked
+    layer's seed."""
+    seed = self.options.seed * _MAX_LAYERS + _MAX_LAYERS - 1 - self._norms
+    self._norms += 1
+    return seed
 
   def dense(self, units, name=None, whole=False, **kw):
     return masked.MaskedDense(units, **self.kwargs(name, whole, **kw))
