@@ -64,7 +64,8 @@ _RESULTS_MD = flags.DEFINE_string("results_md", "results/tuning.md",
 
 
 def _plan():
-  """(shared configuration, every pilot run, this shard's runs).
+  """(shared configuration, every pilot run, this shard's runs, the shard
+  as (index, count)).
 
   Raises:
     ValueError: starting with the flag at fault.
@@ -93,15 +94,14 @@ def _plan():
   runs = pilots.tuning_runs(chosen, _METHODS.value, _TUNE_KEEP_RATIO.value,
                             seeds, os.path.join(_TUNE_DIR.value, "runs"),
                             _EVAL_SEED.value, _BN_BATCHES.value)
-  return base, runs, plan_lib.shard(runs, index, count)
+  return base, runs, plan_lib.shard(runs, index, count), (index, count)
 
 
 def main(argv):
   if len(argv) > 1:
     sys.exit(f"error: unexpected arguments {argv[1:]}")
   with errors.exit_on_error(flagged=(ValueError,)):
-    base, runs, mine = _plan()
-  index, count = plan_lib.parse_shard(_SHARD.value)
+    base, runs, mine, (index, count) = _plan()
   cli.record_flags(_TUNE_DIR.value, f"flags.{index}of{count}.txt")
   os.makedirs(os.path.join(_TUNE_DIR.value, "runs"), exist_ok=True)
   command = cli.command("slt_tf.tune")

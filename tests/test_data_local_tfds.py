@@ -1,7 +1,6 @@
 """Fashion-MNIST prepared offline from local IDX files (files the tests
 write: the same format as Debian's dataset-fashion-mnist, smaller)."""
 
-import gzip
 import os
 
 import numpy as np
@@ -10,26 +9,7 @@ import tensorflow as tf
 from slt_tf.data import datasets
 from slt_tf.data import local_tfds
 from slt_tf import errors
-
-
-def write_idx(directory: str, counts=(30, 20), seed: int = 0) -> dict:
-  """The four IDX files (gzipped) with random images and labels; split ->
-  (images (N, 28, 28), labels (N,))."""
-  rng = np.random.default_rng(seed)
-  os.makedirs(directory, exist_ok=True)
-  written = {}
-  for (split, (image_name, label_name)), n in zip(local_tfds.FILES.items(),
-                                                  counts):
-    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
-    labels = rng.integers(0, 10, n, dtype=np.uint8)
-    with gzip.open(os.path.join(directory, image_name), "wb") as f:
-      f.write((2051).to_bytes(4, "big") + b"".join(
-          v.to_bytes(4, "big") for v in (n, 28, 28)) + images.tobytes())
-    with gzip.open(os.path.join(directory, label_name), "wb") as f:
-      f.write((2049).to_bytes(4, "big") + n.to_bytes(4, "big")
-              + labels.tobytes())
-    written[split] = (images, labels)
-  return written
+import testutil
 
 
 class LocalFashionMnistTest(tf.test.TestCase):
@@ -37,7 +17,7 @@ class LocalFashionMnistTest(tf.test.TestCase):
   def setUp(self):
     super().setUp()
     self.source = os.path.join(self.get_temp_dir(), "idx")
-    self.written = write_idx(self.source)
+    self.written = testutil.write_idx(self.source)
     os.environ[local_tfds.ENV_DIR] = self.source
     self.addCleanup(os.environ.pop, local_tfds.ENV_DIR, None)
 

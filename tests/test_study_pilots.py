@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from slt_tf import config_flags
+from slt_tf import fileio
 from slt_tf.data import datasets
 from slt_tf.study import plan as plan_lib
 from slt_tf.study import pilots
@@ -153,17 +154,18 @@ class PlanTest(tf.test.TestCase):
 
 class ResultsTest(tf.test.TestCase):
 
-  def testMergeRows_ReplacesTheSameRunAndVariant(self):
+  def testRowKey_AMergeReplacesTheSameRunAndVariant(self):
     path = os.path.join(self.get_temp_dir(), "sub", "rows.json")
-    pilots.merge_rows(path, [_row("a", "ticket", 0, "last", 10.0),
-                             _row("a", "ticket", 0, "best", 9.0)])
-    rows = pilots.merge_rows(path, [_row("a", "ticket", 0, "last", 7.0),
-                                    _row("a", "dense", 0, "last", 5.0)])
+    merge = lambda rows: fileio.merge_json_rows(path, rows, pilots.row_key)
+    merge([_row("a", "ticket", 0, "last", 10.0),
+           _row("a", "ticket", 0, "best", 9.0)])
+    rows = merge([_row("a", "ticket", 0, "last", 7.0),
+                  _row("a", "dense", 0, "last", 5.0)])
     self.assertEqual([(r["method"], r["variant"], r["fid"]) for r in rows],
                      [("ticket", "last", 7.0), ("ticket", "best", 9.0),
                       ("dense", "last", 5.0)])
     self.assertEqual(testutil.strict_json(path), rows)
-    self.assertEqual(pilots.merge_rows(path, []), rows)
+    self.assertEqual(merge([]), rows)
 
   def testTuningRuns_EveryVariantOnTheSelectionSplitWithTheEvalSeed(self):
     values = _flag_values("--train_steps=10", "--eval_samples=20",

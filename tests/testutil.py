@@ -1,6 +1,7 @@
 """Shared test helpers: a prepared embedded dataset and tiny search configs."""
 
 import functools
+import gzip
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ import tensorflow as tf
 
 from slt_tf.config import TrainConfig
 from slt_tf.data import datasets
+from slt_tf.data import local_tfds
 from slt_tf import generators
 from slt_tf.generators import TicketOptions
 from slt_tf.ticket import layers
@@ -113,6 +115,27 @@ def entry_cases(module: str, cases, timeout=600):
     raise AssertionError(f"entry_cases {module} failed "
                          f"({result.returncode}):\n{result.stderr[-3000:]}")
   return lines
+
+
+def write_idx(directory: str, counts=(30, 20), seed: int = 0) -> dict:
+  """Fashion-MNIST's four IDX files (gzipped, as Debian ships them) in
+  ``directory``, random images and labels; split -> (images (N, 28, 28),
+  labels (N,))."""
+  rng = np.random.default_rng(seed)
+  os.makedirs(directory, exist_ok=True)
+  written = {}
+  for (split, (image_name, label_name)), n in zip(local_tfds.FILES.items(),
+                                                  counts):
+    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, n, dtype=np.uint8)
+    with gzip.open(os.path.join(directory, image_name), "wb") as f:
+      f.write((2051).to_bytes(4, "big") + b"".join(
+          v.to_bytes(4, "big") for v in (n, 28, 28)) + images.tobytes())
+    with gzip.open(os.path.join(directory, label_name), "wb") as f:
+      f.write((2049).to_bytes(4, "big") + n.to_bytes(4, "big")
+              + labels.tobytes())
+    written[split] = (images, labels)
+  return written
 
 
 def start_python(*args, env=None, cwd=REPO):

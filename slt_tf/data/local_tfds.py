@@ -13,7 +13,7 @@ downloaded it. Without them, ``--download`` lets TFDS fetch it.
 
 import gzip
 import os
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -40,10 +40,10 @@ def candidate_dirs() -> List[str]:
   return [d for d in (os.environ.get(ENV_DIR), DEBIAN_DIR) if d]
 
 
-def find_dir(candidates: Optional[Sequence[str]] = None) -> Optional[str]:
-  """The first of ``candidates`` (default ``candidate_dirs()``) holding all
-  four IDX files (gzipped, or not: ``NAME`` without ``.gz``); else None."""
-  for directory in candidate_dirs() if candidates is None else candidates:
+def find_dir() -> Optional[str]:
+  """The first of ``candidate_dirs()`` holding all four IDX files (gzipped,
+  or not: ``NAME`` without ``.gz``); else None."""
+  for directory in candidate_dirs():
     if all(_file(directory, f) for pair in FILES.values() for f in pair):
       return directory
   return None

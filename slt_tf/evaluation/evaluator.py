@@ -360,7 +360,7 @@ def run_settings(config: TrainConfig, saved_model: bool = False,
   re-estimation (``eval_bn_batches``), so that an evaluation reports what the
   search's keeper saw; 0 for an export, whose statistics are constants."""
   bn = 0 if saved_model else config.eval_bn_batches
-  return EvalSettings(**dict(dict(bn_batches=bn), **changes))
+  return EvalSettings(**{"bn_batches": bn, **changes})
 
 
 def _evaluate(config: TrainConfig, workdir, checkpoint, split, saved_model,

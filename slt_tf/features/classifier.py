@@ -112,11 +112,10 @@ def ensure_trained(dataset: str, resolution: int, seed: int, cache_dir: str,
   """
   key = cache_key(dataset, resolution, seed, recipe, data_dir, holdout)
   path = cache.entry_path(cache_dir, "classifier", key)
-
-  def compute():
-    return _train(dataset, resolution, seed, data_dir, recipe, holdout, path)
-
-  arrays, _ = cache.load_or_compute(path, key, compute)
+  arrays, _ = cache.load_or_compute(
+      path, key,
+      lambda: _train(dataset, resolution, seed, data_dir, recipe, holdout,
+                     path))
   return path, {"test_accuracy": float(arrays["test_accuracy"]),
                 "num_classes": int(arrays["num_classes"])}
 

@@ -33,14 +33,13 @@ import dataclasses
 import json
 import os
 import shlex
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Sequence, Tuple
 
 from absl import flags
 from absl import logging
 
 from slt_tf import config_flags
 from slt_tf.config import TrainConfig
-from slt_tf import fileio
 from slt_tf import methods
 from slt_tf.study import plan as plan_lib
 
@@ -285,13 +284,3 @@ def row_key(row: dict) -> tuple:
   method, keep ratio, seed and variant."""
   return (row["pilot"], row["method"], row["keep_ratio"], row["seed"],
           row["variant"])
-
-
-def merge_rows(path: str, new_rows: Iterable[dict],
-               then: Optional[Callable[[List[dict]], None]] = None
-               ) -> List[dict]:
-  """Adds ``new_rows`` to the rows in ``path`` (``fileio.merge_json_rows``:
-  locked, so the shards of one plan can share the file; a row replaces the
-  one of the same ``row_key``); returns all rows. ``then`` is called with
-  them while the file is still locked."""
-  return fileio.merge_json_rows(path, new_rows, row_key, then=then)

@@ -4,14 +4,10 @@ Debian's dataset-fashion-mnist)."""
 
 import json
 import os
-import sys
 
 import tensorflow as tf
 
 import testutil
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from test_data_local_tfds import write_idx  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 class FashionCliTest(tf.test.TestCase):
@@ -19,7 +15,7 @@ class FashionCliTest(tf.test.TestCase):
   def testSearchEvaluateExport_OfflineFromLocalIdxFiles(self):
     base = self.get_temp_dir()
     source = os.path.join(base, "idx")
-    write_idx(source, counts=(96, 40))
+    testutil.write_idx(source, counts=(96, 40))
     env = {"SLT_TF_FASHION_MNIST_DIR": source}
     common = [f"--data_dir={base}/tfds", f"--cache_dir={base}/cache"]
     workdir = os.path.join(base, "run")
