@@ -16,6 +16,7 @@ from slt_tf.data import folders
 from slt_tf import features as features_lib
 from slt_tf import generators
 from slt_tf.generators import TicketOptions
+from slt_tf.ticket.options import FROM_MODEL
 from slt_tf import methods
 from slt_tf import precision as precision_lib
 from slt_tf.ticket.initializers import check_name
@@ -50,7 +51,8 @@ class TrainConfig:
     method: ``slt_tf.methods.METHODS``: the ticket search or a baseline; it
       sets ``ticket.mode`` (leave that at its default).
     init_from: ``finetune`` only: the workdir of the ticket to fine-tune.
-    arch: generator architecture, one of ``generators.ARCHS``.
+    arch: generator architecture, one of ``generators.ARCHS``, or
+      ``MODULE:FUNCTION``: a user's Keras generator (``generators.user``).
     resolution: image size.
     width: base width (None: the paper's).
     nz: latent size (None: the architecture's).
@@ -121,15 +123,19 @@ class TrainConfig:
   init_from: Optional[str] = config_fields.field(
       None, "finetune: workdir of the ticket to fine-tune.")
   arch: str = config_fields.field(
-      "gfmn", f"Generator architecture: {generators.ARCHS}.")
+      "gfmn", f"Generator architecture: {generators.ARCHS}, or "
+      "MODULE:FUNCTION: your own Keras generator, FUNCTION(nz, channels, "
+      "resolution) -> a functional or Sequential model from z to images in "
+      "[-1, 1], ticketized (its Dense, Conv2D and Conv2DTranspose layers "
+      "masked).")
   resolution: int = config_fields.field(
       32, "Image size (32 or 64).")
   width: Optional[int] = config_fields.field(
-      None, "Base width (GFMN ngf, SNGAN/BigGAN ch); default: the "
-      "paper's.")
+      None, "Base width (GFMN ngf, SNGAN/BigGAN ch; MODULE:FUNCTION gets it "
+      "as width=); default: the paper's (the function's own).")
   nz: Optional[int] = config_fields.field(
       None, "Latent size; default: the "
-      "architecture's.")
+      "architecture's (100 for MODULE:FUNCTION).")
   num_classes: int = config_fields.field(
       0, "BigGAN only: number of classes (0: unconditional).")
   channels: Optional[int] = config_fields.field(
@@ -254,11 +260,16 @@ class TrainConfig:
       raise ValueError("workdir is required (a directory for checkpoints, "
                        "summaries and samples)")
     self._resolve_method()
-    check_name(self.arch, generators.ARCHS, "arch")
-    supported = generators.resolutions(self.arch)
-    if self.resolution not in supported:
-      raise ValueError(f"resolution must be one of {supported} for "
+    generators.check_arch(self.arch)
+    if generators.is_user_arch(self.arch):
+      self._check_user_arch()
+    elif self.resolution not in generators.resolutions(self.arch):
+      raise ValueError(f"resolution must be one of "
+                       f"{generators.resolutions(self.arch)} for "
                        f"arch {self.arch!r}, got {self.resolution}")
+    elif self.ticket.weight_init == FROM_MODEL:
+      raise ValueError(f"weight_init: {FROM_MODEL!r} (a model's own weights) "
+                       "needs a user architecture, --arch=MODULE:FUNCTION")
     for name in ("width", "nz"):
       value = getattr(self, name)
       if value is not None and value < 1:
@@ -321,6 +332,16 @@ class TrainConfig:
     if self.batch_size % self.cpu_replicas:
       raise ValueError(f"batch_size ({self.batch_size}) must be divisible by "
                        f"the replica count ({self.cpu_replicas})")
+
+  def _check_user_arch(self):
+    if self.resolution < generators.user.MIN_RESOLUTION:
+      raise ValueError(f"resolution must be >= "
+                       f"{generators.user.MIN_RESOLUTION}, got "
+                       f"{self.resolution}")
+    if self.ticket.bn_affine:
+      raise ValueError(f"bn_affine: a user architecture ({self.arch}) keeps "
+                       "its own batch norms (their center/scale), frozen in "
+                       "ticket mode")
 
   def _resolve_data(self):
     if not 0 < self.holdout < 1:

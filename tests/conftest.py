@@ -6,6 +6,13 @@ run two replicas on a machine without GPUs (single-device code keeps using
 """
 
 import os
+import sys
+
+# The tests import examples/ as a user imports their own module: from the
+# repository's root, which xdist's workers do not always have on the path.
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _REPO not in sys.path:
+  sys.path.insert(0, _REPO)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")

@@ -4,7 +4,7 @@ r"""Exports a found ticket for TF Serving, and/or as a compact ticket file.
       --model_name=demo [--version=V] [--checkpoint=best|latest|PATH] \
       [--ticket_path=demo.ticket.npz] [--bn_batches=N]
   python -m slt_tf.export --ticket=demo.ticket.npz --export_dir=models \
-      --model_name=demo
+      --model_name=demo [--arch=MODULE:FUNCTION]
 
 The SavedModel (``EXPORT_DIR/MODEL_NAME/VERSION``) holds the frozen generator
 (kernels W*M, batch-norm statistics baked in) with the signatures
@@ -34,6 +34,9 @@ _CHECKPOINT = flags.DEFINE_string(
     "export is the ticket evaluate reports.")
 _TICKET = flags.DEFINE_string(
     "ticket", None, "Export from a compact ticket file instead of a workdir.")
+_ARCH = flags.DEFINE_string(
+    "arch", None, "With --ticket of a user architecture: its MODULE:FUNCTION, "
+    "the one the ticket records (a ticket never imports code by itself).")
 _EXPORT_DIR = flags.DEFINE_string(
     "export_dir", None, "TF Serving base path; the model goes to "
     "EXPORT_DIR/MODEL_NAME/VERSION.")
@@ -69,8 +72,11 @@ def main(argv):
       if _BN_BATCHES.value:
         sys.exit("error: --bn_batches needs --workdir (a ticket holds the "
                  "statistics it was written with)")
-      generator, config, masks = compact.read_ticket(_TICKET.value)
+      generator, config, masks = compact.read_ticket(_TICKET.value,
+                                                     _ARCH.value)
     else:
+      if _ARCH.value:
+        sys.exit("error: --arch needs --ticket (a workdir records its own)")
       config = workdir.read_config(_WORKDIR.value)
       path = workdir.resolve_checkpoint(_WORKDIR.value,
                                         workdir.default_checkpoint(

@@ -95,23 +95,29 @@ def freeze(generator: keras.Model, masks: Optional[dict] = None
   copied; spectral normalisation is applied once, with the stored
   power-iteration vector, and baked into the kernel.
   """
-  frozen = keras.Model.from_config(_frozen_config(generator.get_config()))
+  # Its own class: a ticketized user model may be Sequential.
+  frozen = type(generator).from_config(_frozen_config(generator.get_config()))
   frozen(generator.inputs if len(generator.inputs) > 1 else
          generator.inputs[0])  # Builds every layer.
-  source = {v.path: v for v in seed_independent_variables(generator)}
-  for variable in frozen.weights:
-    if variable.path in source:
-      variable.assign(source[variable.path])
+  # Paired in order, not by path: a Sequential rebuilt from its config
+  # nests its layers' paths differently.
+  # The power-iteration vectors are baked into the kernels.
+  source = [v for v in seed_independent_variables(generator)
+            if not v.path.endswith("/sn_u")]
+  target = seed_independent_variables(frozen)
   weights = effective_weights(generator, masks)
-  frozen_layers = {l.path: l for l in layers.masked_layers(frozen)}
-  if set(frozen_layers) != set(weights) or any(
-      l.mode != "frozen" or l.spectral_norm for l in frozen_layers.values()):
-    raise ExportError("the frozen model's masked layers differ from the "
+  frozen_layers = layers.masked_layers(frozen)
+  if ([v.shape for v in source] != [v.shape for v in target]
+      or len(frozen_layers) != len(weights) or any(
+          l.mode != "frozen" or l.spectral_norm for l in frozen_layers)):
+    raise ExportError("the frozen model's layers differ from the "
                       "generator's")
-  for path, (kernel, bias) in weights.items():
-    frozen_layers[path].kernel.assign(kernel)
+  for from_v, to_v in zip(source, target):
+    to_v.assign(from_v)
+  for layer, (kernel, bias) in zip(frozen_layers, weights.values()):
+    layer.kernel.assign(kernel)
     if bias is not None:
-      frozen_layers[path].bias.assign(bias)
+      layer.bias.assign(bias)
   return frozen
 
 

@@ -18,6 +18,9 @@ from slt_tf.ticket import layers as masked
 from slt_tf.ticket import masking
 
 _MAX_LAYERS = 4096
+# ``weight_init`` of a ticketized model whose frozen weights are its own
+# (``slt_tf.ticket.ticketize``), not drawn from the seed.
+FROM_MODEL = "model"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,7 +31,8 @@ class TicketOptions:
     keep_ratio: fraction of weights kept, in (0, 1].
     mode: "ticket" (train scores) or "dense" (train weights, the baseline).
     mask_scope: "layer" (per-tensor top-k) or "global" (one threshold).
-    weight_init: see ``slt_tf.ticket.initializers.WEIGHT_INITS``.
+    weight_init: see ``slt_tf.ticket.initializers.WEIGHT_INITS``; or
+      ``FROM_MODEL`` for a ticketized model that keeps its own weights.
     score_init: see ``slt_tf.ticket.initializers.SCORE_INITS``.
     mask_bias: biases get their own scores and mask.
     first_dense: keep the first layer whole (unpruned, never trained); the
@@ -52,7 +56,9 @@ class TicketOptions:
       "layer", f"Top-k per layer or one global threshold: "
       f"{masked.MASK_SCOPES}.")
   weight_init: str = config_fields.field(
-      "signed_kaiming_constant", f"Random weights: {initializers.WEIGHT_INITS}.")
+      "signed_kaiming_constant", f"Random weights: {initializers.WEIGHT_INITS}"
+      f", or '{FROM_MODEL}': a --arch=MODULE:FUNCTION model's own (as its "
+      "function initialises them; stored whole in a compact ticket).")
   score_init: str = config_fields.field(
       "uniform_0.1", f"Scores: {initializers.SCORE_INITS}.")
   mask_bias: bool = config_fields.field(
@@ -78,7 +84,8 @@ class TicketOptions:
     masking.validate_keep_ratio(self.keep_ratio)
     initializers.check_name(self.mode, ("ticket", "dense"), "mode")
     initializers.check_name(self.mask_scope, masked.MASK_SCOPES, "mask_scope")
-    initializers.check_name(self.weight_init, initializers.WEIGHT_INITS,
+    initializers.check_name(self.weight_init,
+                            initializers.WEIGHT_INITS + (FROM_MODEL,),
                             "weight_init")
     initializers.check_name(self.score_init, initializers.SCORE_INITS,
                             "score_init")
