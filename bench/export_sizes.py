@@ -27,6 +27,7 @@ from slt_tf.config import TrainConfig
 from slt_tf.export import compact
 from slt_tf import generators
 from slt_tf.generators import TicketOptions
+from slt_tf.resolve import resolve
 import timing
 from timing import median_seconds
 
@@ -47,8 +48,9 @@ def main(argv):
   del argv
   for arch in _ARCHS.value:
     with tempfile.TemporaryDirectory() as tmp:
-      config = TrainConfig(workdir=tmp, arch=arch, resolution=_RESOLUTION.value,
-                           ticket=TicketOptions(keep_ratio=_KEEP.value))
+      config = resolve(TrainConfig(
+          workdir=tmp, arch=arch, resolution=_RESOLUTION.value,
+          ticket=TicketOptions(keep_ratio=_KEEP.value)))
       generator = generators.build(arch, **config.generator_kwargs())
       ticket = compact.write_ticket(generator, config,
                                        os.path.join(tmp, "t.npz"))

@@ -2,6 +2,10 @@
 
 Every validation error message starts with the name of the offending field,
 which is also its flag name, so that entry points can report ``--name ...``.
+It validates against name tables only (``generators.catalog``,
+``features.names``, ``ticket.names``), so importing it loads no TensorFlow;
+what comes from the data (channels, an image folder's classes) is filled in
+by ``slt_tf.resolve``, which the entry points and ``train_lib.run`` call.
 """
 
 import dataclasses
@@ -10,34 +14,21 @@ import math
 from typing import Optional, Tuple
 
 from slt_tf import config_fields
+from slt_tf.config_fields import check_name
+from slt_tf import eval_settings
 from slt_tf.eval_settings import EvalSettings
-from slt_tf.data import datasets
-from slt_tf.data import folders
-from slt_tf import features as features_lib
-from slt_tf import generators
-from slt_tf.generators import TicketOptions
-from slt_tf.ticket.options import FROM_MODEL
+from slt_tf.features import names as features_lib
+from slt_tf.generators import catalog as generators
 from slt_tf import methods
 from slt_tf import precision as precision_lib
-from slt_tf.ticket.initializers import check_name
+from slt_tf.ticket.options import FROM_MODEL
+from slt_tf.ticket.options import TicketOptions
 
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
 LR_SCHEDULES = ("constant", "cosine", "cosine_cycle")
 # Where the moment moving averages start (slt_tf.search.losses).
 AMA_INITS = ("zeros", "uniform")
 
-# Fields that define what a workdir's checkpoints are; a rerun in the same
-# workdir must agree on them (the rest, e.g. train_steps, may change).
-IDENTITY_FIELDS = ("method", "arch", "resolution", "width", "nz",
-                   "num_classes", "channels", "ticket", "dataset", "split",
-                   "holdout",
-                   "features", "feature_layers", "feature_bn", "batch_size",
-                   "max_real_images", "init_from", "d_width")
-# Fields that do not change what a run computes: where it is stored, how
-# often it logs or saves, and how long collectives wait.
-_NON_OUTCOME_FIELDS = ("workdir", "data_dir", "cache_dir", "download",
-                       "checkpoint_every", "keep_checkpoints", "log_every",
-                       "sample_every", "grid_size", "collective_timeout_s")
 # What a config.json written before a field existed meant by its absence.
 _OLD_DEFAULTS = {"channels": 3}
 
@@ -46,141 +37,97 @@ _OLD_DEFAULTS = {"channels": 3}
 class TrainConfig:
   """Everything that defines a search run; validated at construction.
 
-  Attributes:
-    workdir: directory of checkpoints, summaries, samples and effective flags.
-    method: ``slt_tf.methods.METHODS``: the ticket search or a baseline; it
-      sets ``ticket.mode`` (leave that at its default).
-    init_from: ``finetune`` only: the workdir of the ticket to fine-tune.
-    arch: generator architecture, one of ``generators.ARCHS``, or
-      ``MODULE:FUNCTION``: a user's Keras generator (``generators.user``).
-    resolution: image size.
-    width: base width (None: the paper's).
-    nz: latent size (None: the architecture's).
-    num_classes: BigGAN only; 0 is unconditional.
-    class_names: an image folder's classes (sorted subfolder names).
-    holdout: an image folder's held-out fraction (``slt_tf.data.folders``).
-    channels: channels the generator draws, 1 or 3; None takes the dataset's
-      (``slt_tf.data.datasets.channels``) at construction. Gray images reach
-      the feature nets and backbones as 3 equal channels.
-    grid_size: images in the sample grid (fixed latents).
-    ticket: how the masked layers are made, including the run's seed.
-    dataset: ``slt_tf.data.datasets`` source (TFDS name, ``folder:PATH`` or
-      ``mnist_embedded``).
-    data_dir: TFDS data directory (None: TFDS's default).
-    split: split whose statistics are matched.
-    download: let TFDS download a missing dataset.
-    features: extractor, one of ``slt_tf.features.EXTRACTORS``.
-    feature_weights: its weights (see ``slt_tf.features.build``); None for
-      ``classifier``, which is trained on the dataset and cached.
-    feature_bn: VGG19-BN batch norm, "batch" (the authors') or "inference".
-    feature_layers: match the moments of these feature layers only (1-based;
-      VGG19: its 16 ReLUs), to save memory; () for all (the paper's).
-    max_real_images: real statistics over the first N images (0: all).
-    cache_dir: cache of real statistics and trained feature nets (None:
-      ``slt_tf.data.cache.default_dir()``).
-    batch_size: global batch of generated images per step.
-    train_steps: total steps; a resumed run continues up to it.
-    learning_rate: Adam learning rate of the scores (weights in dense mode).
-    lr_schedule: "constant", "cosine" (decay to 0 over train_steps) or
-      "cosine_cycle" (the authors': a 20-step cosine cycle between the peak
-      and 0, for the scores and the moment moving averages alike).
-    beta1, beta2, adam_epsilon: Adam's other hyper-parameters.
-    ama_learning_rate: learning rate of the moment moving averages.
-    ama_init: ``AMA_INITS``: where the moving averages start.
-    checkpoint_every: steps between checkpoints.
-    keep_checkpoints: checkpoints kept on disk.
-    log_every: steps between console lines and scalar summaries.
-    sample_every: steps between sample grids, mask statistics and histograms.
-    strategy: "auto" (MirroredStrategy on 2+ GPUs, else one device),
-      "default", "mirrored" or "multi_worker" (TF_CONFIG).
-    cpu_replicas: with "mirrored" and no GPU, split the CPU into this many
-      logical devices (for testing multi-replica code on CPU).
-    precision: the step's arithmetic, ``slt_tf.precision.PRECISIONS``
-      (float32; bfloat16 or float16: mixed precision, variables float32).
-    jit_compile: compile the step with XLA.
-    collective_timeout_s: multi_worker only: a collective op waiting longer
-      (e.g. for a dead worker) fails the run instead of hanging (0: no limit).
-      It must exceed the chief's longest pause (evaluation, sample grids).
-    eval_every: steps between evaluations on the held-out selection split,
-      which keep the best checkpoint in ``best/`` (0: never).
-    eval_samples: N of those evaluations.
-    eval_bn_batches: batches of fresh latents on which those evaluations
-      re-estimate the batch-norm moving statistics first (0: none).
-    eval_backbone, eval_backbone_weights: their backbone (see
-      ``slt_tf.evaluation.backbones``).
-    d_width, d_learning_rate, d_beta1, d_beta2: ``adversarial_ticket`` only:
-      the SNGAN discriminator's base width and its Adam.
+  Each field is declared once with its default and its help text
+  (``config_fields.field``), which is also its flag's ``--help``
+  (``python -m slt_tf.train --helpfull``); the ticket's fields are
+  ``TicketOptions``'. ``IDENTITY_FIELDS`` are what a workdir's checkpoints
+  are; ``outcome()`` is what a run computes.
   """
   workdir: str = config_fields.field(
       dataclasses.MISSING, "Directory for checkpoints, summaries, samples and the "
-      "effective flags of the run.")
+      "effective flags of the run.", role=config_fields.NEITHER)
   method: str = config_fields.field(
       "ticket", f"{methods.METHODS}: ticket (train the scores of a frozen "
       "random network), or a baseline: dense (train the weights), random_mask, "
       "random_dense (train nothing), adversarial_ticket (scores driven by a "
       "hinge GAN loss with the SNGAN discriminator), finetune (train the kept "
-      "weights of the ticket in --init_from). Sets the masked layers' mode.")
+      "weights of the ticket in --init_from). Sets the masked layers' mode.",
+      role=config_fields.IDENTITY)
   init_from: Optional[str] = config_fields.field(
-      None, "finetune: workdir of the ticket to fine-tune.")
+      None, "finetune: workdir of the ticket to fine-tune.",
+      role=config_fields.IDENTITY)
   arch: str = config_fields.field(
       "gfmn", f"Generator architecture: {generators.ARCHS}, or "
       "MODULE:FUNCTION: your own Keras generator, FUNCTION(nz, channels, "
       "resolution) -> a functional or Sequential model from z to images in "
       "[-1, 1], ticketized (its Dense, Conv2D and Conv2DTranspose layers "
-      "masked).")
+      "masked).", role=config_fields.IDENTITY)
   resolution: int = config_fields.field(
-      32, "Image size (32 or 64).")
+      32, "Image size (32 or 64).", role=config_fields.IDENTITY)
   width: Optional[int] = config_fields.field(
       None, "Base width (GFMN ngf, SNGAN/BigGAN ch; MODULE:FUNCTION gets it "
-      "as width=); default: the paper's (the function's own).")
+      "as width=); default: the paper's (the function's own).",
+      role=config_fields.IDENTITY)
   nz: Optional[int] = config_fields.field(
       None, "Latent size; default: the "
-      "architecture's (100 for MODULE:FUNCTION).")
+      "architecture's (100 for MODULE:FUNCTION).", role=config_fields.IDENTITY)
   num_classes: int = config_fields.field(
-      0, "BigGAN only: number of classes (0: unconditional).")
+      0, "BigGAN only: number of classes (0: unconditional).",
+      role=config_fields.IDENTITY)
   channels: Optional[int] = config_fields.field(
       None, "Channels the generator draws: 1 (gray) or 3 (colour). Default: "
       "the dataset's (1 for gray data such as mnist_embedded); config.json "
-      "records the value used.")
+      "records the value used.", role=config_fields.IDENTITY)
   grid_size: int = config_fields.field(
       64, "Images in the sample grid (fixed latents), written every "
-      "--sample_every steps.")
-  ticket: TicketOptions = TicketOptions()
+      "--sample_every steps.", role=config_fields.NEITHER)
+  ticket: TicketOptions = config_fields.field(
+      TicketOptions(), "How the masked layers are made; its fields are flags "
+      "of their own (--keep_ratio, --seed, ...).",
+      flag=False, role=config_fields.IDENTITY)
   dataset: str = config_fields.field(
       "mnist_embedded", "A TFDS name (celeb_a, lsun/bedroom, ...), "
-      "folder:PATH, or mnist_embedded (5,000 digits shipped with pip).")
+      "folder:PATH, or mnist_embedded (5,000 digits shipped with pip).",
+      role=config_fields.IDENTITY)
   data_dir: Optional[str] = config_fields.field(
-      None, "TFDS data directory (default: TFDS's).")
+      None, "TFDS data directory (default: TFDS's).",
+      role=config_fields.NEITHER)
   split: str = config_fields.field(
-      "train", "Split whose feature statistics are matched.")
+      "train", "Split whose feature statistics are matched.",
+      role=config_fields.IDENTITY)
   class_names: Tuple[str, ...] = config_fields.field(
       (), "An image folder's classes (its subfolders, sorted; label i is the "
       "i-th), recorded when the run starts.", flag=False)
   holdout: float = config_fields.field(
       0.2, "Image folders without train/, validation/ and test/ subfolders: "
       "the fraction of files held out by a hash of their path, half for "
-      "selecting checkpoints and half for reporting.")
+      "selecting checkpoints and half for reporting.",
+      role=config_fields.IDENTITY)
   download: bool = config_fields.field(
-      False, "Let TFDS download a missing dataset.")
+      False, "Let TFDS download a missing dataset.", role=config_fields.NEITHER)
   features: str = config_fields.field(
-      "vgg19_bn", f"Feature extractor: {features_lib.EXTRACTORS}.")
+      "vgg19_bn", f"Feature extractor: {features_lib.EXTRACTORS}.",
+      role=config_fields.IDENTITY)
   feature_weights: Optional[str] = config_fields.field(
       None, "Extractor weights: a file (vgg19_bn: .npz from "
       "`python -m slt_tf.features.convert`), 'imagenet' (vgg19), or 'random' "
       "(tests); classifier: none (trained on the dataset and cached).")
   feature_bn: str = config_fields.field(
-      "batch", f"VGG19-BN batch norm: {features_lib.BN_MODES}.")
+      "batch", f"VGG19-BN batch norm: {features_lib.BN_MODES}.",
+      role=config_fields.IDENTITY)
   feature_layers: Tuple[int, ...] = config_fields.field(
       (), "Match only these feature layers (1-based; VGG19: "
       "its 16 ReLUs in order), e.g. 1,2,3,4,5,6,7,8 when memory is short; "
-      "empty: all (the paper's).")
+      "empty: all (the paper's).", role=config_fields.IDENTITY)
   max_real_images: int = config_fields.field(
-      0, "Real statistics over the first N images (0: all).")
+      0, "Real statistics over the first N images (0: all).",
+      role=config_fields.IDENTITY)
   cache_dir: Optional[str] = config_fields.field(
       None, "Cache of real statistics and trained feature nets "
-      "(default: $SLT_TF_CACHE or ~/.cache/slt_tf).")
+      "(default: $SLT_TF_CACHE or ~/.cache/slt_tf).",
+      role=config_fields.NEITHER)
   batch_size: int = config_fields.field(
-      64, "Global batch size.")
+      64, "Global batch size.", role=config_fields.IDENTITY)
   train_steps: int = config_fields.field(
       1000, "Total steps; a resumed run continues up to it.")
   learning_rate: float = config_fields.field(
@@ -203,13 +150,15 @@ class TrainConfig:
       "(U(+-1/sqrt(D)), PyTorch's nn.Linear default, as the authors hold "
       "them), drawn from --seed.")
   checkpoint_every: int = config_fields.field(
-      500, "Steps between checkpoints.")
+      500, "Steps between checkpoints.", role=config_fields.NEITHER)
   keep_checkpoints: int = config_fields.field(
-      3, "Checkpoints kept on disk.")
+      3, "Checkpoints kept on disk.", role=config_fields.NEITHER)
   log_every: int = config_fields.field(
-      50, "Steps between console lines and scalar summaries.")
+      50, "Steps between console lines and scalar summaries.",
+      role=config_fields.NEITHER)
   sample_every: int = config_fields.field(
-      500, "Steps between sample grids and mask statistics.")
+      500, "Steps between sample grids and mask statistics.",
+      role=config_fields.NEITHER)
   strategy: str = config_fields.field(
       "auto", f"{STRATEGIES}; auto: MirroredStrategy on "
       "2+ GPUs, else one device; multi_worker reads TF_CONFIG.")
@@ -230,7 +179,8 @@ class TrainConfig:
       "multi_worker.")
   collective_timeout_s: int = config_fields.field(
       1800, "multi_worker: fail instead of hanging when "
-      "a collective waits longer than this for another worker (0: no limit).")
+      "a collective waits longer than this for another worker (0: no limit).",
+      role=config_fields.NEITHER)
   eval_every: int = config_fields.field(
       0, "Steps between evaluations (FID etc.) on the held-out "
       "selection split, keeping the best checkpoint in WORKDIR/best (0: never).")
@@ -246,7 +196,8 @@ class TrainConfig:
       "generator's batch-norm moving statistics on this many batches of fresh "
       "latents, restored afterwards (0: use the search's moving averages).")
   d_width: int = config_fields.field(
-      128, "adversarial_ticket: SNGAN discriminator base width.")
+      128, "adversarial_ticket: SNGAN discriminator base width.",
+      role=config_fields.IDENTITY)
   d_learning_rate: float = config_fields.field(
       2e-4, "adversarial_ticket: discriminator Adam "
       "learning rate.")
@@ -283,7 +234,7 @@ class TrainConfig:
     if not self.dataset:
       raise ValueError("dataset is required (a TFDS name, folder:PATH or "
                        "mnist_embedded)")
-    self._resolve_data()
+    self._check_data()
     check_name(self.features, features_lib.EXTRACTORS, "features")
     check_name(self.feature_bn, features_lib.BN_MODES, "feature_bn")
     check_name(self.ama_init, AMA_INITS, "ama_init")
@@ -306,11 +257,8 @@ class TrainConfig:
                        f"{self.collective_timeout_s}")
     if self.eval_every < 0:
       raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
-    if self.eval_samples < 2:
-      raise ValueError(f"eval_samples must be >= 2, got {self.eval_samples}")
-    if self.eval_bn_batches < 0:
-      raise ValueError(f"eval_bn_batches must be >= 0, got "
-                       f"{self.eval_bn_batches}")
+    eval_settings.check(self.eval_samples, self.eval_bn_batches,
+                        "eval_samples", "eval_bn_batches")
     if self.max_real_images < 0:
       raise ValueError(f"max_real_images must be >= 0, got "
                        f"{self.max_real_images}")
@@ -334,33 +282,22 @@ class TrainConfig:
                        f"the replica count ({self.cpu_replicas})")
 
   def _check_user_arch(self):
-    if self.resolution < generators.user.MIN_RESOLUTION:
+    if self.resolution < generators.USER_MIN_RESOLUTION:
       raise ValueError(f"resolution must be >= "
-                       f"{generators.user.MIN_RESOLUTION}, got "
+                       f"{generators.USER_MIN_RESOLUTION}, got "
                        f"{self.resolution}")
     if self.ticket.bn_affine:
       raise ValueError(f"bn_affine: a user architecture ({self.arch}) keeps "
                        "its own batch norms (their center/scale), frozen in "
                        "ticket mode")
 
-  def _resolve_data(self):
+  def _check_data(self):
     if not 0 < self.holdout < 1:
       raise ValueError(f"holdout must be in (0, 1), got {self.holdout}")
-    # Frozen dataclass: the derived fields are set once, here.
+    # Frozen dataclass: the normalised field is set once, here.
     object.__setattr__(self, "class_names", tuple(self.class_names))
-    if not self.class_names and folders.is_folder(self.dataset):
-      try:
-        found = folders.scan(self.dataset, self.holdout).class_names
-      except datasets.DataError as e:
-        raise ValueError(str(e)) from None
-      object.__setattr__(self, "class_names", found)
-    if self.channels is None:
-      try:
-        found = datasets.channels(self.dataset, self.data_dir, self.holdout)
-      except datasets.DataError as e:
-        raise ValueError(str(e)) from None
-      object.__setattr__(self, "channels", found)
-    generators.check_channels(self.channels)
+    if self.channels is not None:
+      generators.check_channels(self.channels)
 
   def _resolve_method(self):
     method = methods.get(self.method)
@@ -437,13 +374,20 @@ class TrainConfig:
     so that a study resumed in a new checkout (without the old workdirs)
     knows which stored rows are still its own (``outcome_mismatch``)."""
     full = json.loads(self.to_json())
-    for name in _NON_OUTCOME_FIELDS:
+    for name in config_fields.names_with_role(TrainConfig,
+                                              config_fields.NEITHER):
       full.pop(name)
     return full
 
   def identity_json(self) -> str:
     """``identity`` as canonical JSON: what an export records of its run."""
     return json.dumps(self.identity(), sort_keys=True)
+
+
+# Fields that define what a workdir's checkpoints are; a rerun in the same
+# workdir must agree on them (the rest, e.g. train_steps, may change).
+IDENTITY_FIELDS = config_fields.names_with_role(TrainConfig,
+                                                config_fields.IDENTITY)
 
 
 def _mismatch(stored: dict, current: dict, defaults: dict) -> list:
@@ -473,8 +417,7 @@ def outcome_mismatch(stored: dict, config: TrainConfig) -> list:
   leaves stored results valid, while a changed default does not (the stored
   value is explicit). Fields no longer in the configuration are ignored.
   """
-  return _mismatch(stored, config.outcome(),
-                   TrainConfig(workdir="-").outcome())
+  return _mismatch(stored, config.outcome(), _DEFAULT_OUTCOME)
 
 
 def identity_mismatch(stored: dict, config: TrainConfig) -> list:
@@ -491,3 +434,7 @@ def identity_mismatch(stored: dict, config: TrainConfig) -> list:
         stored.get("ticket", {}).get("mode", "ticket")))
   return _mismatch(stored, config.identity(),
                    TrainConfig(workdir="-").identity())
+
+
+# What an outcome compares a field absent from a stored one with.
+_DEFAULT_OUTCOME = TrainConfig(workdir="-").outcome()

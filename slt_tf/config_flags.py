@@ -16,7 +16,8 @@ from absl import flags
 
 from slt_tf.config import TrainConfig
 from slt_tf import config_fields
-from slt_tf.generators import TicketOptions
+from slt_tf.resolve import resolve
+from slt_tf.ticket.options import TicketOptions
 
 FLAGS = flags.FLAGS
 _NESTED = {"ticket": TicketOptions}
@@ -119,7 +120,8 @@ def parse_value(name: str, text: str,
 
 def config(flag_values: flags.FlagValues = FLAGS, **overrides
            ) -> TrainConfig:
-  """The ``TrainConfig`` of the parsed flags (and ``overrides``).
+  """The ``TrainConfig`` of the parsed flags (and ``overrides``), with what
+it takes from its data filled in (``slt_tf.resolve``).
 
   Raises:
     ValueError: starting with the name of the flag at fault.
@@ -137,4 +139,4 @@ def config(flag_values: flags.FlagValues = FLAGS, **overrides
     elif _ours(field.name, flag_values):
       values[field.name] = _value(field, flag_values)
   values.update(overrides)
-  return TrainConfig(**values)
+  return resolve(TrainConfig(**values))

@@ -18,6 +18,20 @@ from typing import Optional
 DEFAULT_SAMPLES = 10_000
 
 
+def check(num_samples: Optional[int] = None, bn_batches: Optional[int] = None,
+          samples_name: str = "num_samples", bn_name: str = "bn_batches"):
+  """The range of an evaluation's N and re-estimation batches (None: not
+  given), for ``EvalSettings`` and for the flags that set them.
+
+  Raises:
+    ValueError: starting with ``samples_name`` or ``bn_name``.
+  """
+  if num_samples is not None and num_samples < 2:
+    raise ValueError(f"{samples_name} must be >= 2, got {num_samples}")
+  if bn_batches is not None and bn_batches < 0:
+    raise ValueError(f"{bn_name} must be >= 0, got {bn_batches}")
+
+
 @dataclasses.dataclass(frozen=True)
 class EvalSettings:
   """One evaluation's settings.
@@ -42,10 +56,7 @@ class EvalSettings:
   grayscale: bool = False
 
   def __post_init__(self):
-    if self.num_samples < 2:
-      raise ValueError(f"num_samples must be >= 2, got {self.num_samples}")
-    if self.bn_batches < 0:
-      raise ValueError(f"bn_batches must be >= 0, got {self.bn_batches}")
+    check(self.num_samples, self.bn_batches)
 
   def replace(self, **changes) -> "EvalSettings":
     return dataclasses.replace(self, **changes)

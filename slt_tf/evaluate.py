@@ -16,6 +16,7 @@ from absl import app
 from absl import flags
 
 from slt_tf import errors
+from slt_tf import eval_settings
 from slt_tf.evaluation import backbones
 from slt_tf.evaluation import evaluator as evaluator_lib
 from slt_tf.eval_settings import DEFAULT_SAMPLES
@@ -68,10 +69,9 @@ def main(argv):
     sys.exit(f"error: unexpected arguments {argv[1:]}")
   if not _WORKDIR.value:
     sys.exit("error: --workdir is required")
-  if _BN_BATCHES.value is not None and _BN_BATCHES.value < 0:
-    sys.exit(f"error: --eval_bn_batches must be >= 0, got {_BN_BATCHES.value}")
-  if _EVAL_SAMPLES.value < 2:
-    sys.exit(f"error: --eval_samples must be >= 2, got {_EVAL_SAMPLES.value}")
+  with errors.exit_on_error(flagged=(ValueError,)):
+    eval_settings.check(_EVAL_SAMPLES.value, _BN_BATCHES.value,
+                        "eval_samples", "eval_bn_batches")
   with errors.exit_on_error():
     changes = dict(num_samples=_EVAL_SAMPLES.value, backbone=_BACKBONE.value,
                    backbone_weights=_BACKBONE_WEIGHTS.value, seed=_SEED.value,

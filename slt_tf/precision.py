@@ -15,8 +15,8 @@ needs loss scaling: its optimiser is wrapped in Keras's ``LossScaleOptimizer``.
 
 import contextlib
 
-import keras
-
+# Keras is imported where it is used: the configuration validates against
+# ``PRECISIONS`` without TensorFlow.
 PRECISIONS = ("float32", "bfloat16", "float16")
 _POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16",
              "float16": "mixed_float16"}
@@ -37,6 +37,7 @@ def policy_scope(precision: str):
   Keras's policy is process-global; it is restored on exit, so that what is
   built elsewhere (evaluation, export: always float32) is unaffected.
   """
+  import keras  # pylint: disable=g-import-not-at-top
   previous = keras.config.dtype_policy()
   keras.config.set_dtype_policy(policy_name(precision))
   try:
@@ -50,6 +51,7 @@ def wrap_optimizer(optimizer, precision: str):
   whose ``scale_loss`` the step applies; other optimisers' is the identity)."""
   policy_name(precision)
   if precision == "float16":
+    import keras  # pylint: disable=g-import-not-at-top
     return keras.optimizers.LossScaleOptimizer(optimizer)
   return optimizer
 

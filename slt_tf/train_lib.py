@@ -18,6 +18,7 @@ import signal
 
 from slt_tf.config import TrainConfig
 from slt_tf.evaluation import best
+from slt_tf.resolve import resolve
 from slt_tf.search import loop
 
 
@@ -56,7 +57,8 @@ def run(config: TrainConfig, flags_text: str = "") -> dict:
   (``slt_tf.search.loop.run``), evaluating as ``config`` asks.
 
   Args:
-    config: the run's configuration.
+    config: the run's configuration (``slt_tf.resolve`` fills in what it
+      takes from its data).
     flags_text: the effective command-line flags, written next to the outputs.
 
   Returns:
@@ -66,4 +68,5 @@ def run(config: TrainConfig, flags_text: str = "") -> dict:
     slt_tf.errors.UserError: the run cannot start; the message names the flag
       or file.
   """
+  config = resolve(config)
   return loop.run(config, flags_text, hooks_for(config))

@@ -23,6 +23,7 @@ LAYERS = (
     ("ticket", "data"),
     ("generators", "features"),
     ("config",),
+    ("resolve",),
     ("config_flags", "workdir"),
     ("search", "evaluation", "export"),
     ("train_lib",),
@@ -145,6 +146,18 @@ class LayoutTest(tf.test.TestCase):
     self.assertEqual(upward_imports(graph, layers),
                      [("slt_tf.data.cache", "slt_tf.study.runner"),
                       ("slt_tf.evaluation.x", "slt_tf.search.loop")])
+
+  def testConfiguration_ImportsNoTensorFlowTfdsOrKeras(self):
+    """The configuration, its flags' help and the name tables it validates
+    against load in a fresh interpreter without the heavy libraries."""
+    heavy = ("tensorflow", "tensorflow_datasets", "keras")
+    result = testutil.run_python("-c", (
+        "import sys; import slt_tf.config; from slt_tf.config import "
+        "TrainConfig; TrainConfig(workdir='w', arch='examples.dcgan:build'); "
+        "import slt_tf.generators, slt_tf.features, slt_tf.ticket; "
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"))
+    self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    self.assertEqual(result.stdout.strip(), "[]")
 
   def testPackage_HasNoImportCycle(self):
     cycle = find_cycle(import_graph(_modules()))

@@ -17,6 +17,7 @@ from slt_tf.data import datasets
 from slt_tf.data import local_tfds
 from slt_tf import generators
 from slt_tf.generators import TicketOptions
+from slt_tf.resolve import resolve
 from slt_tf.ticket import layers
 from slt_tf import workdir as workdir_lib
 
@@ -77,7 +78,7 @@ def tiny_config(workdir: str, **overrides) -> TrainConfig:
                 checkpoint_every=2, log_every=2, sample_every=2,
                 strategy="default")
   values.update(overrides)
-  return TrainConfig(**values)
+  return resolve(TrainConfig(**values))
 
 
 def run_python(*args, timeout=300, env=None, cwd=REPO, drop_env=()):

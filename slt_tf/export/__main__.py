@@ -22,6 +22,7 @@ from absl import app
 from absl import flags
 
 from slt_tf import errors
+from slt_tf import eval_settings
 from slt_tf.export import compact
 from slt_tf.export import saved_model
 from slt_tf.generators import batch_norm_stats
@@ -62,8 +63,8 @@ def main(argv):
              "required")
   if _EXPORT_DIR.value and not _MODEL_NAME.value:
     sys.exit("error: --model_name is required with --export_dir")
-  if _BN_BATCHES.value is not None and _BN_BATCHES.value < 0:
-    sys.exit(f"error: --bn_batches must be >= 0, got {_BN_BATCHES.value}")
+  with errors.exit_on_error(flagged=(ValueError,)):
+    eval_settings.check(bn_batches=_BN_BATCHES.value)
   report = {}
   with errors.exit_on_error():
     if _TICKET.value:

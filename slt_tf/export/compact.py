@@ -27,6 +27,7 @@ from slt_tf.export.saved_model import ExportError
 from slt_tf.export.saved_model import seed_independent_variables
 from slt_tf import fileio
 from slt_tf import generators
+from slt_tf.generators.user import ArchitectureError
 from slt_tf.ticket import layers
 from slt_tf.ticket.options import FROM_MODEL
 
@@ -142,7 +143,7 @@ def read_ticket(path: str, arch: Optional[str] = None
         layer.kernel.assign(arrays[f"kernel/{i}"])
         if layer.bias is not None:
           layer.bias.assign(arrays[f"bias/{i}"])
-  except generators.user.ArchitectureError:
+  except ArchitectureError:
     raise  # Its own line: the named module cannot be imported or used.
   except (KeyError, ValueError) as e:
     raise ExportError(f"ticket: {path} does not describe a valid generator "

@@ -11,18 +11,24 @@
   (``slt_tf.features.classifier``); weights from its cached file.
 
 ``weights="random"`` gives random weights, for benchmarks and tests only.
+``names`` holds what the configuration validates (no TensorFlow); the rest
+loads on first use, so that importing the package stays light.
 """
 
-from slt_tf.features.extractors import BN_MODES
-from slt_tf.features.extractors import build
-from slt_tf.features.extractors import check_weights
-from slt_tf.features.extractors import EXTRACTORS
-from slt_tf.features.extractors import FeatureExtractor
-from slt_tf.features.extractors import num_layers
-from slt_tf.features.extractors import RANDOM
-from slt_tf.features.extractors import select_layers
-from slt_tf.features.extractors import WeightsError
+from slt_tf.features.names import BN_MODES
+from slt_tf.features.names import EXTRACTORS
+from slt_tf.features.names import num_layers
+from slt_tf.features.names import RANDOM
 
 __all__ = ["BN_MODES", "EXTRACTORS", "FeatureExtractor", "RANDOM",
            "WeightsError", "build", "check_weights", "num_layers",
            "select_layers"]
+_FROM_EXTRACTORS = ("FeatureExtractor", "WeightsError", "build",
+                    "check_weights", "select_layers")
+
+
+def __getattr__(name):
+  if name in _FROM_EXTRACTORS:
+    from slt_tf.features import extractors  # pylint: disable=g-import-not-at-top
+    return getattr(extractors, name)
+  raise AttributeError(f"module 'slt_tf.features' has no attribute {name!r}")

@@ -17,6 +17,7 @@ import numpy as np
 from slt_tf.data import cache
 from slt_tf.data import datasets
 from slt_tf.data import folders
+from slt_tf.features import names
 
 BATCH_SIZE, LEARNING_RATE = 64, 1e-3
 
@@ -43,7 +44,7 @@ class Recipe:
 
 # The moment-matching feature net of the embedded default.
 FEATURE_NET = Recipe("convnet-32-64-128/adam1e-3/epochs3/batch64/v1",
-                     (32, "M", 64, "M", 128, "M"), 0, 3, "relus")
+                     names.CLASSIFIER_WIDTHS, 0, 3, "relus")
 # The domain evaluator (``backbones.digits``): another architecture, trained with a
 # fixed seed, so it is independent of the feature net the search matched and
 # the same for every run it compares.

@@ -13,11 +13,11 @@ from slt_tf.data import cache
 from slt_tf import errors
 from slt_tf.features import classifier
 from slt_tf.features import vgg
-from slt_tf.ticket.initializers import check_name
-
-EXTRACTORS = ("vgg19_bn", "vgg19", "classifier")
-BN_MODES = vgg.BN_MODES
-RANDOM = "random"
+from slt_tf.config_fields import check_name
+from slt_tf.features.names import BN_MODES
+from slt_tf.features.names import EXTRACTORS
+from slt_tf.features.names import num_layers
+from slt_tf.features.names import RANDOM
 
 
 class WeightsError(errors.UserError):
@@ -81,13 +81,6 @@ def check_weights(name: str, weights: Optional[str]) -> None:
     raise WeightsError(f"feature_weights: no such file {weights!r}")
   if not os.access(weights, os.R_OK):
     raise WeightsError(f"feature_weights: cannot read {weights!r}")
-
-
-def num_layers(name: str) -> int:
-  """How many feature layers an extractor concatenates (``select_layers``)."""
-  if name == "classifier":
-    return sum(1 for w in classifier.FEATURE_NET.widths if w != "M")
-  return sum(1 for c in vgg.VGG19_CFG if c != "M")  # VGG19's 16 ReLUs.
 
 
 def select_layers(model: keras.Model, layers) -> keras.Model:

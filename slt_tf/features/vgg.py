@@ -11,14 +11,12 @@ import numpy as np
 import tensorflow as tf
 
 from slt_tf import replica
-from slt_tf.ticket.initializers import check_name
+from slt_tf.config_fields import check_name
+from slt_tf.features.names import BN_MODES
+from slt_tf.features.names import VGG19_CFG
 
-# torchvision's cfg "E": channels of the 16 convs, "M" a 2x2 max pool.
-VGG19_CFG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
-             512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-BN_MODES = ("batch", "inference")
 _CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
 
 

@@ -11,99 +11,29 @@ told (``channels=1`` for gray data). Defaults reproduce the paper's models;
 BUILD.md tabulates their parameter counts.
 """
 
-import dataclasses
-from typing import Callable, Optional, Tuple
+import importlib
+from typing import Optional
 
-import keras
-
-from slt_tf.generators import biggan
-from slt_tf.generators.blocks import CHANNELS
-from slt_tf.generators.blocks import check_channels
-from slt_tf.generators import gfmn
-from slt_tf.generators import sngan
-from slt_tf.generators import user
-from slt_tf.ticket.layers import prunable_parameter_count
+from slt_tf.generators.catalog import Architecture
+from slt_tf.generators.catalog import ARCHITECTURES
+from slt_tf.generators.catalog import architecture
+from slt_tf.generators.catalog import ARCHS
+from slt_tf.generators.catalog import CHANNELS
+from slt_tf.generators.catalog import check_arch
+from slt_tf.generators.catalog import check_channels
+from slt_tf.generators.catalog import default_nz
+from slt_tf.generators.catalog import is_user_arch
+from slt_tf.generators.catalog import PAPER_PARAMETERS_64
+from slt_tf.generators.catalog import resolutions
 from slt_tf.ticket.options import TicketOptions
 
-@dataclasses.dataclass(frozen=True)
-class Architecture:
-  """One generator architecture: everything the package knows of it.
-
-  Attributes:
-    build: its builder (``resolution``, ``options``, ``nz``, its width
-      argument and its own options).
-    width_arg: the builder's name for the base width (GFMN ngf, else ch).
-    default_nz: the latent size of its paper.
-    resolutions: the sizes it can produce.
-    paper_parameters_64: its paper's parameter count at 64x64 (dense), for
-      comparison.
-  """
-  build: Callable[..., keras.Model]
-  width_arg: str
-  default_nz: int
-  resolutions: Tuple[int, ...]
-  paper_parameters_64: float
-
-
-# Adding an architecture: its module with ``build`` and ``RESOLUTIONS``, then
-# its row here (BUILD.md, "Where a change goes").
-ARCHITECTURES = {
-    "gfmn": Architecture(gfmn.build, "ngf", 100, gfmn.RESOLUTIONS, 11.0e6),
-    "sngan": Architecture(sngan.build, "ch", 128, sngan.RESOLUTIONS, 5.7e6),
-    "biggan": Architecture(biggan.build, "ch", 120, biggan.RESOLUTIONS,
-                           17.31e6),
-}
-ARCHS = tuple(ARCHITECTURES)
-
-# The paper's parameter counts at 64x64 (dense generators), for comparison.
-PAPER_PARAMETERS_64 = {name: a.paper_parameters_64
-                       for name, a in ARCHITECTURES.items()}
-
-
-is_user_arch = user.is_user_arch
-
-
-def check_arch(arch: str) -> str:
-  """``arch`` if it names a table's architecture or has the form
-  ``MODULE:FUNCTION`` (imported only when built).
-
-  Raises:
-    ValueError: starting with "arch", naming the choices.
-  """
-  if is_user_arch(arch):
-    return user.check_name(arch)
-  if arch not in ARCHITECTURES:
-    raise ValueError(f"arch must be one of {ARCHS} or MODULE:FUNCTION (your "
-                     f"own Keras generator), got {arch!r}")
-  return arch
-
-
-def architecture(arch: str) -> Architecture:
-  """The table's row of ``arch``.
-
-  Raises:
-    ValueError: naming ``arch`` and the choices.
-  """
-  return ARCHITECTURES[check_arch(arch)]
-
-
-def resolutions(arch: str):
-  """Resolutions an architecture can produce (a user's: any from
-  ``user.MIN_RESOLUTION``, checked against its model when built)."""
-  if is_user_arch(arch):
-    return range(user.MIN_RESOLUTION, 1 << 16)
-  return architecture(arch).resolutions
-
-
-def default_nz(arch: str) -> int:
-  if is_user_arch(arch):
-    return user.DEFAULT_NZ
-  return architecture(arch).default_nz
+# The builders (Keras, TensorFlow) load on first use: importing the package
+# for its ``catalog`` stays light.
 
 
 def build(arch: str, resolution: int = 64, width: Optional[int] = None,
           nz: Optional[int] = None, ticket: Optional[TicketOptions] = None,
-          **options) -> keras.Model:
+          **options):
   """Builds a generator.
 
   Args:
@@ -132,24 +62,38 @@ def build(arch: str, resolution: int = 64, width: Optional[int] = None,
     raise ValueError(f"{sorted(ticket_kwargs)[0]}: give the ticket options "
                      "either as ticket= or as keywords, not both")
   if is_user_arch(arch):
+    from slt_tf.generators import user  # pylint: disable=g-import-not-at-top
     return user.build(arch, resolution=resolution, width=width,
-                      nz=user.DEFAULT_NZ if nz is None else nz,
+                      nz=default_nz(arch) if nz is None else nz,
                       ticket=ticket, **options)
   spec = architecture(arch)
   kwargs = dict(resolution=resolution, options=ticket,
                 nz=spec.default_nz if nz is None else nz)
   if width is not None:
     kwargs[spec.width_arg] = width
+  builder = importlib.import_module(f"slt_tf.generators.{spec.module}").build
   try:
-    return spec.build(**kwargs, **options)
+    return builder(**kwargs, **options)
   except TypeError as e:
     if "unexpected keyword" in str(e):
       raise ValueError(f"unknown option for arch {arch!r}: {e}") from None
     raise
 
 
-__all__ = ["ARCHITECTURES", "ARCHS", "Architecture", "CHANNELS", "PAPER_PARAMETERS_64", "TicketOptions", "build",
-           "architecture", "check_arch", "is_user_arch", "build_discriminator", "check_channels", "default_nz",
-           "prunable_parameter_count", "resolutions"]
+def build_discriminator(*args, **kwargs):
+  """SNGAN's discriminator (``slt_tf.generators.sngan.build_discriminator``)."""
+  from slt_tf.generators import sngan  # pylint: disable=g-import-not-at-top
+  return sngan.build_discriminator(*args, **kwargs)
 
-build_discriminator = sngan.build_discriminator
+
+def prunable_parameter_count(model) -> dict:
+  """``slt_tf.ticket.layers.prunable_parameter_count``."""
+  from slt_tf.ticket import layers  # pylint: disable=g-import-not-at-top
+  return layers.prunable_parameter_count(model)
+
+
+__all__ = ["ARCHITECTURES", "ARCHS", "Architecture", "CHANNELS",
+           "PAPER_PARAMETERS_64", "TicketOptions", "architecture", "build",
+           "build_discriminator", "check_arch", "check_channels",
+           "default_nz", "is_user_arch", "prunable_parameter_count",
+           "resolutions"]

@@ -24,11 +24,12 @@ from typing import Sequence
 import keras
 
 from slt_tf.generators import blocks
-from slt_tf.ticket.options import LayerFactory
+from slt_tf.generators import catalog
+from slt_tf.ticket.factory import LayerFactory
 from slt_tf.ticket.options import TicketOptions
 from slt_tf.ticket import layers as masked
 
-RESOLUTIONS = (32, 64)
+RESOLUTIONS = catalog.ARCHITECTURES["biggan"].resolutions
 CHANNELS = {
     32: ([4, 4, 4], [4, 4, 4]),
     64: ([16, 16, 8, 4], [16, 8, 4, 2]),

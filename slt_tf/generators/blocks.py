@@ -2,14 +2,15 @@
 up-block, the output head, and the checks of channels and resolution.
 
 The masked layers themselves come from the ``LayerFactory`` each builder is
-handed (``slt_tf.ticket.options``).
+handed (``slt_tf.ticket.factory``).
 """
 
 from typing import Optional
 
 import keras
 
-from slt_tf.ticket.options import LayerFactory
+from slt_tf.generators.catalog import check_channels
+from slt_tf.ticket.factory import LayerFactory
 
 
 def batch_norm(name=None, make: Optional[LayerFactory] = None
@@ -95,16 +96,6 @@ def residual_up_block(make: LayerFactory, x, channels: int, name: str,
   else:
     skip = make.conv(channels, 1, name=f"{name}_skip")(upsample()(x))
   return keras.layers.Add()([h, skip])
-
-
-CHANNELS = (1, 3)
-
-
-def check_channels(channels) -> int:
-  if channels not in CHANNELS:
-    raise ValueError(f"channels must be one of {CHANNELS} (gray or colour), "
-                     f"got {channels!r}")
-  return int(channels)
 
 
 def to_rgb_head(make: LayerFactory, x, whole: bool, channels: int = 3):

@@ -11,10 +11,11 @@ import math
 import keras
 
 from slt_tf.generators import blocks
-from slt_tf.ticket.options import LayerFactory
+from slt_tf.generators import catalog
+from slt_tf.ticket.factory import LayerFactory
 from slt_tf.ticket.options import TicketOptions
 
-RESOLUTIONS = (32, 64)
+RESOLUTIONS = catalog.ARCHITECTURES["gfmn"].resolutions
 
 
 def build(resolution: int = 64, ngf: int = 64, nz: int = 100,

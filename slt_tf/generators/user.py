@@ -18,46 +18,28 @@ in a process names (hence paths) the layers alike.
 
 import contextlib
 import importlib
-import re
 from typing import Callable
 
 import keras
 import numpy as np
 
 from slt_tf import errors
+from slt_tf.generators import catalog
 from slt_tf.ticket.options import TicketOptions
 from slt_tf.ticket.convert import ticketize
 
-# The latent size of a user architecture when --nz is not given (DCGAN's).
-DEFAULT_NZ = 100
-# A user architecture draws images of any size the data can be resized to.
-MIN_RESOLUTION = 4
-_FORM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
-                   r":[A-Za-z_][A-Za-z0-9_]*")
 # Images may exceed [-1, 1] by float rounding only.
 _RANGE_SLACK = 1e-3
+DEFAULT_NZ = catalog.USER_DEFAULT_NZ
+MIN_RESOLUTION = catalog.USER_MIN_RESOLUTION
 
 
 class ArchitectureError(errors.UserError):
   """A user architecture that cannot be imported, called or used."""
 
 
-def is_user_arch(arch: str) -> bool:
-  """Whether ``arch`` names a user's function (``MODULE:FUNCTION``)."""
-  return ":" in str(arch)
-
-
-def check_name(arch: str) -> str:
-  """``arch`` if it has the form ``MODULE:FUNCTION``.
-
-  Raises:
-    ValueError: starting with "arch", naming the expected form.
-  """
-  if not _FORM.fullmatch(arch):
-    raise ValueError(f"arch must be MODULE:FUNCTION (a dotted Python module "
-                     f"and a function in it, e.g. examples.dcgan:build), got "
-                     f"{arch!r}")
-  return arch
+is_user_arch = catalog.is_user_arch
+check_name = catalog.check_user_arch
 
 
 def load(arch: str) -> Callable[..., keras.Model]:

@@ -24,7 +24,7 @@ import keras
 
 from slt_tf.ticket import layers as masked
 from slt_tf.ticket.options import FROM_MODEL
-from slt_tf.ticket.options import LayerFactory
+from slt_tf.ticket.factory import LayerFactory
 from slt_tf.ticket.options import TicketOptions
 
 # Keras layer -> (its masked counterpart, the configuration keys carried over).

@@ -33,10 +33,10 @@ from typing import Sequence
 import keras
 import tensorflow as tf
 
-WEIGHT_INITS = ("signed_kaiming_constant", "kaiming_normal",
-                "scaled_kaiming_normal", "normal_0.02",
-                "scaled_signed_kaiming_constant")
-SCORE_INITS = ("uniform_0.1", "kaiming_uniform")
+from slt_tf.config_fields import check_name
+from slt_tf.ticket.names import SCORE_INITS
+from slt_tf.ticket.names import WEIGHT_INITS
+
 
 _RELU_GAIN = math.sqrt(2.0)
 
@@ -108,8 +108,3 @@ class Stateless(keras.initializers.Initializer):
             "fan_in": self.fan_in, "keep_ratio": self.keep_ratio}
 
 
-def check_name(value: str, allowed: Sequence[str], arg: str) -> str:
-  """Returns ``value`` or raises a ValueError naming ``arg`` and the choices."""
-  if value not in allowed:
-    raise ValueError(f"{arg} must be one of {tuple(allowed)}, got {value!r}")
-  return value

@@ -34,9 +34,8 @@ import tensorflow as tf
 
 from slt_tf.ticket import initializers
 from slt_tf.ticket import masking
-
-MODES = ("ticket", "dense", "frozen")
-MASK_SCOPES = ("layer", "global")
+from slt_tf.ticket.names import MASK_SCOPES
+from slt_tf.ticket.names import MODES
 
 # Streams of the stateless draws of one layer; part of the ticket format, never
 # renumber.

@@ -33,6 +33,9 @@ from typing import Sequence
 
 import tensorflow as tf
 
+from slt_tf.ticket.names import kept_count
+from slt_tf.ticket.names import validate_keep_ratio
+
 SELECTION_METHODS = ("auto", "nth_element", "sampled", "bisection")
 
 # Below this size the sample bookkeeping costs more than it saves.
@@ -40,38 +43,6 @@ _SAMPLED_MIN_SIZE = 65536
 _SAMPLE_SIZE = 4096
 # Half-width of the bracket, in binomial standard deviations of the sample rank.
 _BRACKET_SDS = 5.0
-
-
-def validate_keep_ratio(keep_ratio, name: str = "keep_ratio") -> float:
-  """Returns ``keep_ratio`` as a float, or raises if it is not in (0, 1].
-
-  Args:
-    keep_ratio: fraction of weights KEPT (the paper's "0.k" sparsity).
-    name: the argument or flag name used in the error message.
-
-  Raises:
-    ValueError: naming ``name`` when the value is not a real number in (0, 1].
-  """
-  if isinstance(keep_ratio, bool) or not isinstance(keep_ratio, (int, float)):
-    raise ValueError(
-        f"{name} must be a number in (0, 1] (the fraction of weights kept), "
-        f"got {keep_ratio!r}")
-  value = float(keep_ratio)
-  if not (0.0 < value <= 1.0):  # also rejects NaN
-    raise ValueError(
-        f"{name} must be in (0, 1] (the fraction of weights kept), got {value}")
-  return value
-
-
-def kept_count(n: int, keep_ratio: float) -> int:
-  """Number of entries a tensor of ``n`` elements keeps: ``n - floor((1-k) n)``."""
-  keep_ratio = validate_keep_ratio(keep_ratio)
-  # The product is rounded to 9 decimals first, so that the count is the exact
-  # decimal one: (1 - 0.3) * 90 is 62.99999999999999 in binary floating point,
-  # and pruning its floor (62) would keep 28 of 90 where "keep 0.3 of 90"
-  # means 27. (The authors' int((1 - k) * n) keeps 28 there; the rules differ
-  # by one entry exactly where the decimal product is an integer.)
-  return n - int(math.floor(round((1.0 - keep_ratio) * n, 9)))
 
 
 def _in_xla_context() -> bool:

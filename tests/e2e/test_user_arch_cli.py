@@ -14,7 +14,7 @@ import tensorflow as tf
 from slt_tf.errors import RunError
 from slt_tf.evaluation import evaluator as evaluator_lib
 from slt_tf.export import compact
-from slt_tf import generators
+from slt_tf.generators import user
 from slt_tf.export import saved_model
 from slt_tf.ticket.options import TicketOptions
 from slt_tf import train_lib
@@ -91,7 +91,7 @@ class UserArchitectureCliTest(tf.test.TestCase):
         ARCH, "gone_module:build"))
     gone = os.path.join(self.get_temp_dir(), "gone.npz")
     np.savez(gone, **arrays)
-    with self.assertRaisesRegex(generators.user.ArchitectureError,
+    with self.assertRaisesRegex(user.ArchitectureError,
                                 r"^arch: cannot import 'gone_module' "
                                 r"\(ModuleNotFoundError"):
       compact.read_ticket(gone, "gone_module:build")
