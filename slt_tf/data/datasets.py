@@ -14,7 +14,10 @@
   format from the local IDX files of Debian's ``dataset-fashion-mnist`` when
   they are there (``slt_tf.data.local_tfds``), else downloaded by TFDS with
   ``--download``. Its 28x28 images are resized to the resolution like any
-  other (bilinear, antialiased: the authors' ``Resize``), not padded.
+  other (bilinear, antialiased: the authors' ``Resize``), not padded. Its
+  selection split is the first 10,000 train images, which ``train`` then
+  leaves out (``SELECTION_FROM_TRAIN``); its 10,000 test images are the
+  report split.
 
 Images are resized so that their shorter side equals the resolution, then
 center-cropped (the authors' ``Resize`` + ``CenterCrop``), grayscale is repeated
@@ -45,6 +48,12 @@ EMBEDDED = embedded_mnist.NAME
 
 
 DataError = errors.DataError
+# TFDS datasets whose selection split is held out of ``train`` (this many
+# images, at most a sixth of it), so that their whole ``test`` split is the
+# report split, read by no search, keeper or pilot. The rest of ``train`` is
+# what ``train`` then reads: the search's statistics, the feature net's and
+# the domain evaluator's training.
+SELECTION_FROM_TRAIN = {"fashion_mnist": 10_000}
 
 @dataclasses.dataclass(frozen=True)
 class Images:
@@ -122,6 +131,9 @@ def identity(dataset: str, data_dir: Optional[str] = None,
   """What caches key a dataset by: its name, and for an image folder also
   the digest of its files and its hold-out (a path alone names no content).
   """
+  if dataset in SELECTION_FROM_TRAIN:
+    # What "train" reads changed when the selection split left it.
+    return f"{dataset}#selection-held-out-of-train"
   if not folders.is_folder(dataset):
     return dataset
   folder = folders.scan(dataset, holdout)
@@ -224,6 +236,22 @@ def _split_size(builder, dataset: str, split: str) -> int:
                     "'test[:50%]' work too)") from None
 
 
+def _held_out_of_train(dataset: str, builder) -> int:
+  """Images of ``train`` that ``dataset`` holds out for selection (0: none;
+  ``SELECTION_FROM_TRAIN``)."""
+  wanted = SELECTION_FROM_TRAIN.get(dataset, 0)
+  if not wanted:
+    return 0
+  return min(wanted, builder.info.splits["train"].num_examples // 6)
+
+
+def read_split(dataset: str, split: str, builder) -> str:
+  """The TFDS split that ``split`` reads: ``train`` less the selection part
+  a dataset holds out of it, else ``split`` itself."""
+  held = _held_out_of_train(dataset, builder)
+  return f"train[{held}:]" if held and split == "train" else split
+
+
 class HeldOutSplits(NamedTuple):
   """Two disjoint splits outside ``train``: checkpoints are selected on
   ``selection`` and metrics reported on ``report``."""
@@ -236,10 +264,13 @@ def held_out_splits(dataset: str, data_dir: Optional[str] = None,
   """(selection split, report split): two disjoint splits outside ``train``.
 
   Checkpoints are selected on the first and metrics reported on the second,
-  never on the split used for selection. With a ``test`` and a ``validation``
-  split these are (validation, test); with one of them, its two halves. An
-  image folder has both (``slt_tf.data.folders``: subfolders or the hashed
-  hold-out of ``holdout``).
+  never on the split used for selection. A dataset of
+  ``SELECTION_FROM_TRAIN`` selects on the first images of ``train`` (which
+  ``train`` then leaves out) and reports on ``test``. Otherwise, with a
+  ``test`` and a ``validation`` split these are (validation, test); with one
+  of them, its two halves. An image folder has both
+  (``slt_tf.data.folders``: subfolders or the hashed hold-out of
+  ``holdout``).
 
   Raises:
     DataError: a TFDS dataset without a held-out split, or a folder whose
@@ -250,7 +281,11 @@ def held_out_splits(dataset: str, data_dir: Optional[str] = None,
     for split in ("validation", "test"):
       folder.files(split)
     return HeldOutSplits("validation", "test")
-  splits = set(_tfds_builder(dataset, data_dir, False).info.splits)
+  builder = _tfds_builder(dataset, data_dir, False)
+  held = _held_out_of_train(dataset, builder)
+  if held:
+    return HeldOutSplits(f"train[:{held}]", "test")
+  splits = set(builder.info.splits)
   if {"validation", "test"} <= splits:
     return HeldOutSplits("validation", "test")
   for name in ("test", "validation"):
@@ -309,6 +344,7 @@ def load(dataset: str, resolution: int, split: str = "train",
     return Images(ds, len(pairs), len(folder.class_names))
   check(dataset, split, data_dir, download)
   builder = _tfds_builder(dataset, data_dir, download)
+  split = read_split(dataset, split, builder)
   features = builder.info.features
   label = features["label"] if "label" in features else None
   num_classes = getattr(label, "num_classes", 0) or 0

@@ -36,7 +36,10 @@ class FashionCliTest(tf.test.TestCase):
     self.assertEqual(evaluated.returncode, 0, evaluated.stderr[-3000:])
     result = testutil.strict_json(
         evaluated.stdout.strip().splitlines()[-1][len("wrote "):])
-    self.assertEqual((result["split"], result["n"]), ("test[50%:]", 20))
+    # The report split is the whole test split; selection came from train.
+    self.assertEqual((result["split"], result["n"]), ("test", 20))
+    best = testutil.strict_json(os.path.join(workdir, "best", "best.json"))
+    self.assertEqual(best["split"], "train[:16]")
     self.assertRegex(result["backbone"], "^domain")
     self.assertGreater(result["metrics"][f"fid_{result['backbone']}_20"], 0)
     models = os.path.join(base, "models")
