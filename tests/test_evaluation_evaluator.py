@@ -263,14 +263,11 @@ class BackboneTest(tf.test.TestCase):
 
 class NamingTest(tf.test.TestCase):
 
-  def testMetricNamesAndSplitLabels(self):
+  def testMetricNames_BackboneAndN(self):
     self.assertEqual(evaluator_lib.metric_name("fid", "inception", 10000),
                      "fid_inception_10k")
     self.assertEqual(evaluator_lib.metric_name("fid", "digits", 500),
                      "fid_digits_500")
-    labels = {evaluator_lib.split_label(s) for s in
-              ("test[:50%]", "test[50%:]", "test", "validation[:50%]")}
-    self.assertLen(labels, 4)
     # Folders have held-out splits now (tests/test_data_folders.py); an empty
     # one has nothing to split.
     with self.assertRaisesRegex(datasets.DataError, "^dataset folder:.*no "

@@ -15,8 +15,8 @@ from slt_tf.config import TrainConfig
 from slt_tf.data import datasets
 from slt_tf.evaluation.evaluator import Evaluator
 from slt_tf.evaluation.evaluator import metric_name
-from slt_tf.evaluation.evaluator import result_name
-from slt_tf.evaluation.evaluator import write_result
+from slt_tf.evaluation.results import result_name
+from slt_tf.evaluation.results import write_result
 from slt_tf import fileio
 from slt_tf import generators
 from slt_tf import workdir as workdir_lib

@@ -4,14 +4,12 @@
 ``Evaluator.evaluate(generator)`` samples N images from fixed latents and
 returns metrics named ``<metric>_<backbone>_<N>`` (e.g. ``fid_digits_500``), so
 numbers from different backbones or sample counts are never confused.
-``evaluate_workdir`` evaluates a run's checkpoint and writes a JSON file and
-TensorBoard scalars.
+``evaluate_workdir`` evaluates a run's checkpoint (or its export,
+``saved_model_generator``) and writes a JSON file and TensorBoard scalars
+(``results``: their names, and the reuse of a stored result).
 """
 
 import contextlib
-import json
-import os
-import re
 import time
 from typing import Dict, Optional
 
@@ -26,6 +24,8 @@ from slt_tf.data import images as images_lib
 from slt_tf.errors import RunError
 from slt_tf.evaluation import backbones
 from slt_tf.evaluation import metrics
+from slt_tf.evaluation import results
+from slt_tf.evaluation.saved_model_generator import SavedModelGenerator
 from slt_tf.eval_settings import EvalSettings
 from slt_tf import fileio
 from slt_tf.generators import batch_norm_stats
@@ -40,13 +40,6 @@ def metric_name(metric: str, backbone: str, n: int) -> str:
   """``fid_digits_500``, ``fid_inception_10k``: metric, backbone and N."""
   count = f"{n // 1000}k" if n % 1000 == 0 else str(n)
   return f"{metric}_{backbone}_{count}"
-
-
-def split_label(split: str) -> str:
-  """A file-name-safe, unique form of a split: ``test[:50%]`` ->
-  ``test_to50pct``, ``test[50%:]`` -> ``test_50pctto``."""
-  label = split.replace("%", "pct").replace(":", "to").replace("[", "_")
-  return re.sub(r"[^A-Za-z0-9_.-]+", "", label)
 
 
 class Evaluator:
@@ -166,144 +159,6 @@ class Evaluator:
     return result
 
 
-class SavedModelGenerator:
-  """A TF Serving SavedModel used as a generator, for evaluating an export.
-
-  The SavedModel must have the ``serving_default`` signature of
-  ``python -m slt_tf.export``: input ``z`` (float32, [None, nz]) and, for
-  conditional BigGAN, ``label`` (int32, [None]); output ``images`` (uint8,
-  [None, H, W, 3]). Images are mapped back to [-1, 1].
-  """
-
-  def __init__(self, path: str):
-    self.path = path
-    try:
-      # Held: the signature's variables live only as long as the loaded object.
-      self.loaded = tf.saved_model.load(path)
-      self.signature = self.loaded.signatures["serving_default"]
-    except Exception as e:  # pylint: disable=broad-except
-      raise RunError(f"saved_model: {path} is not a SavedModel with "
-                     f"a serving_default signature ({e})") from None
-    inputs = self.signature.structured_input_signature[1]
-    outputs = self.signature.structured_outputs
-    if "z" not in inputs or "images" not in outputs:
-      raise RunError(
-          f"saved_model: {path}: serving_default must take 'z' and return "
-          f"'images'; it takes {sorted(inputs)} and returns {sorted(outputs)}")
-
-  def check_run(self, config: TrainConfig, workdir: str) -> None:
-    """Refuses an export of another run than ``config``'s.
-
-    Raises:
-      RunError: naming ``saved_model`` and the fields that differ.
-    """
-    stored = getattr(self.loaded, "run_identity", None)
-    if stored is None:  # Exported before exports recorded their run.
-      logging.warning("saved_model: %s does not record its run; cannot check "
-                      "that it comes from %s", self.path, workdir)
-      return
-    theirs = json.loads(stored.numpy().decode())
-    ours = json.loads(config.identity_json())
-    differ = sorted(k for k in ours if theirs.get(k) != ours[k])
-    if differ:
-      raise RunError(f"saved_model: {self.path} was exported from another run "
-                     f"than --workdir {workdir} (they differ in "
-                     f"{', '.join(differ)})")
-
-  def __call__(self, inputs, training=False):
-    del training
-    if isinstance(inputs, (list, tuple)):
-      out = self.signature(z=inputs[0], label=tf.cast(inputs[1], tf.int32))
-    else:
-      out = self.signature(z=inputs)
-    return images_lib.from_uint8(out["images"])
-
-
-def split_role(config: TrainConfig, split: str) -> str:
-  """What ``split`` is to the run, which names its evaluations' files and
-  TensorBoard runs: "selection" or "report" (``datasets.held_out_splits``),
-  else the split's own name made file-safe. The exact split string is kept
-  inside every result."""
-  try:
-    splits = datasets.held_out_splits(config.dataset, config.data_dir,
-                                      config.holdout)
-  except datasets.DataError:
-    splits = None
-  if splits is not None and split == splits.selection:
-    return "selection"
-  if splits is not None and split == splits.report:
-    return "report"
-  return split_label(split)
-
-
-def result_name(step: int, saved_model: bool = False, grayscale: bool = False,
-                bn_batches: int = 0) -> str:
-  """An evaluation's name: ``step_0002000`` (the checkpoint's step) or
-  ``saved_model``, with ``_gray`` and ``_bn`` (re-estimated batch norms)
-  for those evaluations."""
-  name = "saved_model" if saved_model else f"step_{step:07d}"
-  return name + ("_gray" if grayscale else "") + ("_bn" if bn_batches else "")
-
-
-def result_path(workdir: str, role: str, name: str) -> str:
-  """``WORKDIR/eval/<role>/<name>.json``, e.g. ``eval/report/step_0002000_bn
-  .json`` (``split_role``, ``result_name``)."""
-  return os.path.join(workdir, "eval", role, f"{name}.json")
-
-
-def _old_result_path(workdir: str, split: str, name: str) -> str:
-  """Where results were written before they were named by role:
-  ``eval/<name>_<split_label>.json``; read, never written."""
-  return os.path.join(workdir, "eval", f"{name}_{split_label(split)}.json")
-
-
-def tensorboard_run(role: str, name: str) -> str:
-  """The TensorBoard run of an evaluation: its role, and what its name adds
-  to a checkpoint's step (``report_bn``, ``selection_tune_last``), so that
-  the evaluations of every checkpoint form one curve."""
-  suffix = re.sub(r"^step_\d+_?", "", name)
-  return f"{role}_{suffix}" if suffix else role
-
-
-def write_result(workdir: str, role: str, name: str, step: int,
-                 result: dict) -> str:
-  """Writes ``eval/<role>/<name>.json`` and TensorBoard scalars (run
-  ``tensorboard_run(role, name)``, at ``step``); returns the JSON path.
-  Metrics that are not finite are left out of both."""
-  result = dict(result, metrics={k: v for k, v in result["metrics"].items()
-                                 if np.isfinite(v)})
-  path = result_path(workdir, role, name)
-  fileio.write_json(path, result)
-  writer = tf.summary.create_file_writer(
-      workdir_lib.tensorboard_dir(workdir, tensorboard_run(role, name)))
-  with writer.as_default(step=max(step, 0)):
-    for metric, value in result["metrics"].items():
-      tf.summary.scalar(f"eval/{metric}", value)
-  writer.close()
-  return path
-
-
-def _stored_result(config: TrainConfig, workdir: str, checkpoint, split,
-                   label, settings: EvalSettings) -> Optional[dict]:
-  """The stored result of the evaluation ``evaluate_workdir`` was asked for:
-  the same checkpoint and ``settings`` (``EvalSettings.same_evaluation``);
-  else None. Results written before they were named by role are found
-  too."""
-  path = workdir_lib.resolve_checkpoint(workdir, checkpoint)
-  step = workdir_lib.checkpoint_step(path)
-  name = label or result_name(step, False, settings.grayscale,
-                              settings.bn_batches)
-  for stored_path in (result_path(workdir, split_role(config, split), name),
-                      _old_result_path(workdir, split, name)):
-    if os.path.exists(stored_path):
-      with open(stored_path) as f:
-        stored = json.load(f)
-      if stored.get("checkpoint") == path and settings.same_evaluation(
-          stored):
-        return stored
-  return None
-
-
 def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
                      split: Optional[str] = None,
                      settings: Optional[EvalSettings] = None,
@@ -323,7 +178,7 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
     saved_model: evaluate this exported SavedModel of the run instead of a
       checkpoint (see ``SavedModelGenerator``; its batch-norm statistics are
       constants, so re-estimation is refused).
-    label: names the result ``eval/<label>_<split>.json`` (default:
+    label: names the result ``eval/<role>/<label>.json`` (default:
       ``step_N``, with ``_gray`` / ``_bn`` for those evaluations).
     reuse: return the stored result of the same evaluation (checkpoint and
       settings) instead of recomputing it.
@@ -341,7 +196,7 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
     split = datasets.held_out_splits(config.dataset, config.data_dir,
                                       config.holdout).report
   if reuse and not saved_model:
-    stored = _stored_result(config, workdir, checkpoint, split, label,
+    stored = results.stored_result(config, workdir, checkpoint, split, label,
                             settings)
     if stored is not None:
       return stored
@@ -384,12 +239,12 @@ def _evaluate(config: TrainConfig, workdir, checkpoint, split, saved_model,
     result["grayscale"] = True
   if evaluator.bn_batches:
     result["bn_batches"] = evaluator.bn_batches
-  role = split_role(config, split)
+  role = results.split_role(config, split)
   result["role"] = role
-  name = label or result_name(step, bool(saved_model), evaluator.grayscale,
+  name = label or results.result_name(step, bool(saved_model), evaluator.grayscale,
                               evaluator.bn_batches)
   try:
-    result["path"] = write_result(workdir, role, name, step, result)
+    result["path"] = results.write_result(workdir, role, name, step, result)
   except Exception as e:  # pylint: disable=broad-except
     if not fileio.out_of_space(e):
       raise

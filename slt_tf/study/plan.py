@@ -52,7 +52,7 @@ class Evaluation:
     checkpoint: "latest" or "best" (kept on the selection split).
     split: the real split compared against.
     settings: what is computed.
-    label: names its result file ``eval/<label>_<split>.json`` (None: the
+    label: names its result file ``eval/<role>/<label>.json`` (None: the
       evaluator's own name, ``step_N...``).
   """
   variant: str
