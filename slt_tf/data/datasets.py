@@ -102,61 +102,6 @@ def preprocess(image, resolution: int) -> tf.Tensor:
   return images_lib.from_uint8(tf.clip_by_value(image, 0.0, 255.0))
 
 
-def channels(dataset: str, data_dir: Optional[str] = None,
-             holdout: float = folders.HOLDOUT) -> int:
-  """The dataset's image channels: 1 when its images are gray, else 3.
-
-  Read from the TFDS feature's shape (no download needed), or from every
-  file's header for a folder (all gray -> 1).
-
-  Raises:
-    DataError: the dataset is unknown, or the folder has no images.
-  """
-  if dataset == EMBEDDED:
-    return embedded_mnist.CHANNELS
-  if folders.is_folder(dataset):
-    return folders.scan(dataset, holdout).channels
-  try:
-    builder = tfds.builder(dataset, data_dir=data_dir)
-  except tfds.core.registered.DatasetNotFoundError:
-    raise DataError(_not_found(dataset)) from None
-  image = builder.info.features["image"] if (
-      "image" in builder.info.features) else None
-  shape = getattr(image, "shape", None) or (None,)
-  return 1 if shape[-1] == 1 else 3
-
-
-def identity(dataset: str, data_dir: Optional[str] = None,
-             holdout: float = folders.HOLDOUT) -> str:
-  """What caches key a dataset by: its name, and for an image folder also
-  the digest of its files and its hold-out (a path alone names no content).
-  """
-  if dataset in SELECTION_FROM_TRAIN:
-    # What "train" reads changed when the selection split left it.
-    return f"{dataset}#selection-held-out-of-train"
-  if not folders.is_folder(dataset):
-    return dataset
-  folder = folders.scan(dataset, holdout)
-  split = "" if folder.explicit else f",holdout={holdout:g}"
-  return f"{dataset}#{folders.content_digest(dataset, holdout)}{split}"
-
-
-def labelled(dataset: str, data_dir: Optional[str] = None,
-             holdout: float = folders.HOLDOUT) -> bool:
-  """Whether the dataset has class labels (a folder: one subfolder per
-  class; TFDS: a ``label`` feature)."""
-  if dataset == EMBEDDED:
-    return True
-  if folders.is_folder(dataset):
-    return folders.scan(dataset, holdout).labelled
-  try:
-    features = tfds.builder(dataset, data_dir=data_dir).info.features
-  except tfds.core.registered.DatasetNotFoundError:
-    raise DataError(_not_found(dataset)) from None
-  return "label" in features and bool(
-      getattr(features["label"], "num_classes", 0))
-
-
 def _not_found(name: str) -> str:
   return (f"dataset {name!r} is not a TFDS dataset, '{EMBEDDED}', or "
           f"'{FOLDER_PREFIX}PATH' (see https://www.tensorflow.org/datasets/"
@@ -215,18 +160,6 @@ def _prepare_once(name: str, data_dir: Optional[str], builder,
     return builder
 
 
-def check(dataset: str, split: str = "train", data_dir: Optional[str] = None,
-          download: bool = False, holdout: float = folders.HOLDOUT) -> None:
-  """Fails fast with a ``DataError`` when ``dataset``/``split`` is unusable.
-
-  Prepares the embedded default, and any TFDS dataset when ``download``.
-  """
-  if folders.is_folder(dataset):
-    folders.scan(dataset, holdout).files(split)
-    return
-  _split_size(_tfds_builder(dataset, data_dir, download), dataset, split)
-
-
 def _split_size(builder, dataset: str, split: str) -> int:
   try:
     return builder.info.splits[split].num_examples
@@ -236,96 +169,98 @@ def _split_size(builder, dataset: str, split: str) -> int:
                     "'test[:50%]' work too)") from None
 
 
-def _held_out_of_train(dataset: str, builder) -> int:
-  """Images of ``train`` that ``dataset`` holds out for selection (0: none;
-  ``SELECTION_FROM_TRAIN``)."""
-  wanted = SELECTION_FROM_TRAIN.get(dataset, 0)
-  if not wanted:
-    return 0
-  return min(wanted, builder.info.splits["train"].num_examples // 6)
-
-
-def read_split(dataset: str, split: str, builder) -> str:
-  """The TFDS split that ``split`` reads: ``train`` less the selection part
-  a dataset holds out of it, else ``split`` itself."""
-  held = _held_out_of_train(dataset, builder)
-  return f"train[{held}:]" if held and split == "train" else split
-
-
 class HeldOutSplits(NamedTuple):
-  """Two disjoint splits outside ``train``: checkpoints are selected on
+  """Two disjoint splits outside the search's: checkpoints are selected on
   ``selection`` and metrics reported on ``report``."""
   selection: str
   report: str
 
 
-def held_out_splits(dataset: str, data_dir: Optional[str] = None,
-                    holdout: float = folders.HOLDOUT) -> HeldOutSplits:
-  """(selection split, report split): two disjoint splits outside ``train``.
+class Source:
+  """A dataset as ``--dataset`` names it, with where it is read from.
 
-  Checkpoints are selected on the first and metrics reported on the second,
-  never on the split used for selection. A dataset of
-  ``SELECTION_FROM_TRAIN`` selects on the first images of ``train`` (which
-  ``train`` then leaves out) and reports on ``test``. Otherwise, with a
-  ``test`` and a ``validation`` split these are (validation, test); with one
-  of them, its two halves. An image folder has both
-  (``slt_tf.data.folders``: subfolders or the hashed hold-out of
-  ``holdout``).
+  Every reader asks a dataset the same questions (its channels, whether it
+  has labels, what caches key it by, its held-out splits, its images); each
+  kind of source answers them in its own class, and ``source`` is the one
+  place a name picks the kind.
 
-  Raises:
-    DataError: a TFDS dataset without a held-out split, or a folder whose
-      held-out splits are empty.
-  """
-  if folders.is_folder(dataset):
-    folder = folders.scan(dataset, holdout)
-    for split in ("validation", "test"):
-      folder.files(split)
-    return HeldOutSplits("validation", "test")
-  builder = _tfds_builder(dataset, data_dir, False)
-  held = _held_out_of_train(dataset, builder)
-  if held:
-    return HeldOutSplits(f"train[:{held}]", "test")
-  splits = set(builder.info.splits)
-  if {"validation", "test"} <= splits:
-    return HeldOutSplits("validation", "test")
-  for name in ("test", "validation"):
-    if name in splits:
-      return HeldOutSplits(f"{name}[:50%]", f"{name}[50%:]")
-  raise DataError(f"dataset {dataset!r} has no test or validation split "
-                  f"(it has {sorted(splits)})")
-
-
-def load(dataset: str, resolution: int, split: str = "train",
-         data_dir: Optional[str] = None, download: bool = False,
-         with_labels: bool = False,
-         shuffle_seed: Optional[int] = None,
-         holdout: float = folders.HOLDOUT) -> Images:
-  """Loads ``dataset`` preprocessed to ``resolution`` (see the module doc).
-
-  Args:
-    dataset: a TFDS name, ``folder:PATH`` or ``mnist_embedded``.
-    resolution: output height and width.
-    split: TFDS split, or a folder's ``train``, ``validation`` or ``test``.
-    data_dir: TFDS data directory.
+  Attributes:
+    name: the ``--dataset`` value.
+    data_dir: TFDS data directory (None: TFDS's default).
+    holdout: an image folder's held-out fraction (``slt_tf.data.folders``).
     download: let TFDS download and prepare a missing dataset.
-    with_labels: yield ``(image, label)``; fails for sources without labels.
-    shuffle_seed: a folder's files in one fixed shuffled order (a NumPy
-      permutation from this seed, independent of TensorFlow's global seed);
-      None keeps them sorted. A TFDS split keeps its stored order, which TFDS
-      shuffled when it prepared it.
-    holdout: a folder's held-out fraction (``slt_tf.data.folders``).
-
-  Returns:
-    ``Images`` in a deterministic order.
-
-  Raises:
-    DataError: the dataset or split is missing, or has no labels when asked.
   """
-  if folders.is_folder(dataset):
-    folder = folders.scan(dataset, holdout)
+
+  def __init__(self, name: str, data_dir: Optional[str] = None,
+               holdout: float = folders.HOLDOUT, download: bool = False):
+    self.name, self.data_dir = name, data_dir
+    self.holdout, self.download = holdout, download
+
+  def channels(self) -> int:
+    """The images' channels: 1 when they are gray, else 3."""
+    raise NotImplementedError
+
+  def labelled(self) -> bool:
+    """Whether the dataset has class labels."""
+    raise NotImplementedError
+
+  def identity(self) -> str:
+    """What caches key the dataset by."""
+    return self.name
+
+  def check(self, split: str = "train") -> None:
+    """Fails fast with a ``DataError`` when ``split`` is unusable."""
+    raise NotImplementedError
+
+  def held_out_splits(self) -> HeldOutSplits:
+    """(selection split, report split): two disjoint splits outside the
+    search's. Checkpoints are selected on the first and metrics reported on
+    the second, never on the split used for selection."""
+    raise NotImplementedError
+
+  def load(self, resolution: int, split: str = "train",
+           with_labels: bool = False,
+           shuffle_seed: Optional[int] = None) -> Images:
+    """The split's images preprocessed to ``resolution``, in a
+    deterministic order (see the module doc)."""
+    raise NotImplementedError
+
+
+class FolderSource(Source):
+  """``folder:PATH``: its classes, split subfolders or hashed hold-out and
+  content digest come from ``slt_tf.data.folders``."""
+
+  def _folder(self):
+    return folders.scan(self.name, self.holdout)
+
+  def channels(self) -> int:
+    return self._folder().channels  # Every file's header: all gray -> 1.
+
+  def labelled(self) -> bool:
+    return self._folder().labelled
+
+  def identity(self) -> str:
+    # A path alone names no content: the files' digest, and the hold-out.
+    split = "" if self._folder().explicit else f",holdout={self.holdout:g}"
+    return (f"{self.name}#{folders.content_digest(self.name, self.holdout)}"
+            f"{split}")
+
+  def check(self, split: str = "train") -> None:
+    self._folder().files(split)
+
+  def held_out_splits(self) -> HeldOutSplits:
+    folder = self._folder()
+    for split in ("validation", "test"):
+      folder.files(split)  # Neither may be empty.
+    return HeldOutSplits("validation", "test")
+
+  def load(self, resolution: int, split: str = "train",
+           with_labels: bool = False,
+           shuffle_seed: Optional[int] = None) -> Images:
+    folder = self._folder()
     if with_labels and not folder.labelled:
-      raise DataError(f"dataset {dataset}: the folder has no labels (give it "
-                      "one subfolder per class)")
+      raise DataError(f"dataset {self.name}: the folder has no labels (give "
+                      "it one subfolder per class)")
     pairs = folder.files(split)
     if shuffle_seed is not None:
       pairs = [pairs[i] for i in
@@ -342,23 +277,185 @@ def load(dataset: str, resolution: int, split: str = "train",
       ds = tf.data.Dataset.from_tensor_slices(paths).map(
           decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return Images(ds, len(pairs), len(folder.class_names))
-  check(dataset, split, data_dir, download)
-  builder = _tfds_builder(dataset, data_dir, download)
-  split = read_split(dataset, split, builder)
-  features = builder.info.features
-  label = features["label"] if "label" in features else None
-  num_classes = getattr(label, "num_classes", 0) or 0
-  if with_labels and not num_classes:
-    raise DataError(f"dataset {dataset!r} has no class labels")
-  # TFDS stored the split shuffled when it prepared it: shuffle_seed has
-  # nothing to add (and tf.data's shuffle would depend on the global seed).
-  ds = builder.as_dataset(split=split, shuffle_files=False)
-  if with_labels:
-    fn = lambda ex: (preprocess(ex["image"], resolution), ex["label"])
-  else:
-    fn = lambda ex: preprocess(ex["image"], resolution)
-  ds = ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-  return Images(ds, _split_size(builder, dataset, split), num_classes)
+
+
+class TfdsSource(Source):
+  """A TFDS dataset by name, prepared in ``data_dir`` (offline from local
+  files where ``slt_tf.data.local_tfds`` knows them)."""
+
+  def _builder(self, download: bool = False):
+    return _tfds_builder(self.name, self.data_dir, download)
+
+  def _features(self):
+    # The catalogue's description: neither prepared nor downloaded for it.
+    try:
+      return tfds.builder(self.name, data_dir=self.data_dir).info.features
+    except tfds.core.registered.DatasetNotFoundError:
+      raise DataError(_not_found(self.name)) from None
+
+  def channels(self) -> int:
+    features = self._features()
+    image = features["image"] if "image" in features else None
+    shape = getattr(image, "shape", None) or (None,)
+    return 1 if shape[-1] == 1 else 3
+
+  def labelled(self) -> bool:
+    features = self._features()
+    return "label" in features and bool(
+        getattr(features["label"], "num_classes", 0))
+
+  def identity(self) -> str:
+    if self.name in SELECTION_FROM_TRAIN:
+      # What "train" reads changed when the selection split left it.
+      return f"{self.name}#selection-held-out-of-train"
+    return self.name
+
+  def check(self, split: str = "train") -> None:
+    _split_size(self._builder(self.download), self.name, split)
+
+  def _held_out_of_train(self, builder) -> int:
+    """Images of ``train`` held out for selection (0: none;
+    ``SELECTION_FROM_TRAIN``)."""
+    wanted = SELECTION_FROM_TRAIN.get(self.name, 0)
+    if not wanted:
+      return 0
+    return min(wanted, builder.info.splits["train"].num_examples // 6)
+
+  def held_out_splits(self) -> HeldOutSplits:
+    """A dataset of ``SELECTION_FROM_TRAIN`` selects on the first images of
+    ``train`` (which ``train`` then leaves out) and reports on ``test``.
+    Otherwise, with a ``test`` and a ``validation`` split these are
+    (validation, test); with one of them, its two halves."""
+    builder = self._builder()
+    held = self._held_out_of_train(builder)
+    if held:
+      return HeldOutSplits(f"train[:{held}]", "test")
+    splits = set(builder.info.splits)
+    if {"validation", "test"} <= splits:
+      return HeldOutSplits("validation", "test")
+    for name in ("test", "validation"):
+      if name in splits:
+        return HeldOutSplits(f"{name}[:50%]", f"{name}[50%:]")
+    raise DataError(f"dataset {self.name!r} has no test or validation split "
+                    f"(it has {sorted(splits)})")
+
+  def load(self, resolution: int, split: str = "train",
+           with_labels: bool = False,
+           shuffle_seed: Optional[int] = None) -> Images:
+    self.check(split)
+    builder = self._builder(self.download)
+    held = self._held_out_of_train(builder)
+    if held and split == "train":
+      split = f"train[{held}:]"  # The rest of train: see SELECTION_FROM_TRAIN.
+    features = builder.info.features
+    label = features["label"] if "label" in features else None
+    num_classes = getattr(label, "num_classes", 0) or 0
+    if with_labels and not num_classes:
+      raise DataError(f"dataset {self.name!r} has no class labels")
+    # TFDS stored the split shuffled when it prepared it: shuffle_seed has
+    # nothing to add (and tf.data's shuffle would depend on the global seed).
+    ds = builder.as_dataset(split=split, shuffle_files=False)
+    if with_labels:
+      fn = lambda ex: (preprocess(ex["image"], resolution), ex["label"])
+    else:
+      fn = lambda ex: preprocess(ex["image"], resolution)
+    ds = ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return Images(ds, _split_size(builder, self.name, split), num_classes)
+
+
+class EmbeddedSource(TfdsSource):
+  """``mnist_embedded``: a TFDS dataset prepared from files pip installed
+  (``slt_tf.data.embedded_mnist``), never downloaded."""
+
+  def channels(self) -> int:
+    return embedded_mnist.CHANNELS
+
+  def labelled(self) -> bool:
+    return True
+
+
+def source(dataset: str, data_dir: Optional[str] = None,
+           holdout: float = folders.HOLDOUT, download: bool = False
+           ) -> Source:
+  """The ``Source`` of ``dataset`` (a TFDS name, ``folder:PATH`` or
+  ``mnist_embedded``): the one place its name picks its kind."""
+  if folders.is_folder(dataset):
+    return FolderSource(dataset, data_dir, holdout, download)
+  if dataset == EMBEDDED:
+    return EmbeddedSource(dataset, data_dir, holdout, download)
+  return TfdsSource(dataset, data_dir, holdout, download)
+
+
+# The readers' calls by name: each is its source's method.
+
+
+def channels(dataset: str, data_dir: Optional[str] = None,
+             holdout: float = folders.HOLDOUT) -> int:
+  """``Source.channels``: 1 when the images are gray, else 3, read from the
+  TFDS feature's shape (no download needed) or every file's header.
+
+  Raises:
+    DataError: the dataset is unknown, or the folder has no images.
+  """
+  return source(dataset, data_dir, holdout).channels()
+
+
+def identity(dataset: str, data_dir: Optional[str] = None,
+             holdout: float = folders.HOLDOUT) -> str:
+  """``Source.identity``: what caches key a dataset by."""
+  return source(dataset, data_dir, holdout).identity()
+
+
+def labelled(dataset: str, data_dir: Optional[str] = None,
+             holdout: float = folders.HOLDOUT) -> bool:
+  """``Source.labelled``: whether the dataset has class labels."""
+  return source(dataset, data_dir, holdout).labelled()
+
+
+def check(dataset: str, split: str = "train", data_dir: Optional[str] = None,
+          download: bool = False, holdout: float = folders.HOLDOUT) -> None:
+  """``Source.check``: a ``DataError`` at once when ``dataset``/``split`` is
+  unusable. Prepares the embedded default, and any TFDS dataset when
+  ``download``."""
+  source(dataset, data_dir, holdout, download).check(split)
+
+
+def held_out_splits(dataset: str, data_dir: Optional[str] = None,
+                    holdout: float = folders.HOLDOUT) -> HeldOutSplits:
+  """``Source.held_out_splits``: (selection split, report split).
+
+  Raises:
+    DataError: a TFDS dataset without a held-out split, or a folder whose
+      held-out splits are empty.
+  """
+  return source(dataset, data_dir, holdout).held_out_splits()
+
+
+def load(dataset: str, resolution: int, split: str = "train",
+         data_dir: Optional[str] = None, download: bool = False,
+         with_labels: bool = False,
+         shuffle_seed: Optional[int] = None,
+         holdout: float = folders.HOLDOUT) -> Images:
+  """``Source.load``: the split's images preprocessed to ``resolution``.
+
+  Args:
+    dataset: a TFDS name, ``folder:PATH`` or ``mnist_embedded``.
+    resolution: output height and width.
+    split: TFDS split, or a folder's ``train``, ``validation`` or ``test``.
+    data_dir: TFDS data directory.
+    download: let TFDS download and prepare a missing dataset.
+    with_labels: yield ``(image, label)``; fails for sources without labels.
+    shuffle_seed: a folder's files in one fixed shuffled order (a NumPy
+      permutation from this seed, independent of TensorFlow's global seed);
+      None keeps them sorted. A TFDS split keeps its stored order, which TFDS
+      shuffled when it prepared it.
+    holdout: a folder's held-out fraction (``slt_tf.data.folders``).
+
+  Raises:
+    DataError: the dataset or split is missing, or has no labels when asked.
+  """
+  return source(dataset, data_dir, holdout, download).load(
+      resolution, split, with_labels, shuffle_seed)
 
 
 def batched(ds: tf.data.Dataset, batch_size: int,
