@@ -215,6 +215,20 @@ class TicketizeTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, r"^colour: not an option"):
       ticketize(sequential_generator(), colour=1)
 
+  def testUntrainableStateOfOtherLayers_CopiedFromTheModel(self):
+    """A layer holding only untrainable state (an adapted Normalization) is
+    kept with the model's values, not a clone's fresh ones."""
+    data = latents(64) * 3.0 + 2.0
+    standardize = keras.layers.Normalization(name="standardize")
+    standardize.adapt(data)
+    z = keras.Input((NZ,))
+    out = keras.layers.Dense(4, activation="tanh", name="out")(standardize(z))
+    model = keras.Model(z, out)
+    ticket = ticketize(model, keep_ratio=1.0)
+    copied = ticket.get_layer("standardize")
+    self.assertAllEqual(copied.mean, standardize.mean)
+    self.assertAllClose(ticket(data), model(data), atol=1e-6, rtol=0)
+
   def testNestedModel_ConvertedInside(self):
     inner = keras.Sequential([keras.layers.Dense(8, name="inner_fc")],
                              name="inner")

@@ -100,7 +100,7 @@ def ticketize(model: keras.Model, keep_ratio: Optional[float] = None, *,
       ``score_init``, ``seed``, ``first_dense`` / ``last_dense`` and
       ``weight_init``: "model" (the default here: the frozen weights are
       ``model``'s own, as initialised or as trained) or one of
-      ``slt_tf.ticket.initializers.WEIGHT_INITS``, redrawn from the seed
+      ``slt_tf.ticket.names.WEIGHT_INITS``, redrawn from the seed
       (what a compact ticket can rebuild; the paper's is
       "signed_kaiming_constant").
     keep_whole: layers kept unpruned and never trained (as ``first_dense``
@@ -129,7 +129,8 @@ def ticketize(model: keras.Model, keep_ratio: Optional[float] = None, *,
         "would train their weights instead")
   whole = _whole_predicate(model, keep_whole, options)
   make = LayerFactory(options)
-  pairs: List[Tuple[keras.layers.Layer, masked.MaskedLayer]] = []
+  converted: List[Tuple[keras.layers.Layer, masked.MaskedLayer]] = []
+  kept: List[Tuple[keras.layers.Layer, keras.layers.Layer]] = []
 
   def clone(layer):
     conversion = _conversion(layer)
@@ -137,7 +138,9 @@ def ticketize(model: keras.Model, keep_ratio: Optional[float] = None, *,
       cls = type(layer)
       if options.mode != "dense":
         cls = _FROZEN_AFFINE.get(cls, cls)
-      return cls.from_config(layer.get_config())
+      new = cls.from_config(layer.get_config())
+      kept.append((layer, new))
+      return new
     target, keys = conversion
     config = layer.get_config()
     kwargs = {k: config[k] for k in keys if k in config}
@@ -146,16 +149,23 @@ def ticketize(model: keras.Model, keep_ratio: Optional[float] = None, *,
       # Drawn to build the layer, then overwritten with the model's own.
       kwargs["weight_init"] = TicketOptions().weight_init
     new = target(**kwargs)
-    pairs.append((layer, new))
+    converted.append((layer, new))
     return new
 
   copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
   if options.weight_init == FROM_MODEL:
-    for old, new in pairs:
+    for old, new in converted:
       new.kernel.assign(old.kernel)
       if new.bias is not None:
         new.bias.assign(old.bias)
-  _copy_normalization_state(model, copy)
+  for old, new in kept:
+    # A clone draws its own: normalisations keep the model's parameters and
+    # statistics, any other (untrainable) state its values.
+    for from_v, to_v in zip(old.weights, new.weights):
+      to_v.assign(from_v)
+    if old.weights and hasattr(new, "finalize_state"):
+      # What a preprocessing layer derives from them, as on loading.
+      new.finalize_state()
   return copy
 
 
@@ -261,13 +271,3 @@ def _whole_predicate(model, keep_whole: KeepWhole, options: TicketOptions):
   if convertible and options.last_dense:
     ends.add(id(convertible[-1]))
   return lambda layer: id(layer) in ends or bool(chosen(layer))
-
-
-def _copy_normalization_state(model, copy):
-  """The copy's normalisations get the model's parameters and statistics
-  (a clone draws its own)."""
-  old = [l for l in _all_layers(model) if isinstance(l, NORMALIZATIONS)]
-  new = [l for l in _all_layers(copy) if isinstance(l, NORMALIZATIONS)]
-  for source, target in zip(old, new):
-    for from_v, to_v in zip(source.weights, target.weights):
-      to_v.assign(from_v)
