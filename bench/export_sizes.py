@@ -48,7 +48,7 @@ def main(argv):
   del argv
   for arch in _ARCHS.value:
     with tempfile.TemporaryDirectory() as tmp:
-      config = resolve(TrainConfig(
+      config = resolve(TrainConfig.make(
           workdir=tmp, arch=arch, resolution=_RESOLUTION.value,
           ticket=TicketOptions(keep_ratio=_KEEP.value)))
       generator = generators.build(arch, **config.generator_kwargs())
@@ -58,7 +58,7 @@ def main(argv):
       path = saved_model.export_saved_model(frozen, config, tmp, "m")
       variables = directory_bytes(os.path.join(path, "variables"))
       serve = tf.saved_model.load(path).signatures["serving_default"]
-      z = tf.random.normal([_BATCH.value, config.latent_size], seed=0)
+      z = tf.random.normal([_BATCH.value, config.model.latent_size], seed=0)
       ticket_fn = tf.function(lambda x: generator(x, training=False))
       result = {
           "arch": arch, "resolution": _RESOLUTION.value,

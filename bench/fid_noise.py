@@ -42,8 +42,8 @@ def measure(workdir: str, seeds: int, n: int, bn_batches: int,
   config = workdir_lib.read_config(workdir)
   path = workdir_lib.resolve_checkpoint(workdir, checkpoint)
   generator = workdir_lib.restore_generator(config, path)
-  splits = datasets.held_out_splits(config.dataset, config.data_dir,
-                                    config.holdout)
+  splits = datasets.held_out_splits(config.data.dataset, config.data.data_dir,
+                                    config.data.holdout)
   result = {"workdir": workdir, "checkpoint": path, "n": None,
             "bn_batches": bn_batches}
   for role, split in (("selection", splits.selection),
@@ -52,7 +52,7 @@ def measure(workdir: str, seeds: int, n: int, bn_batches: int,
     for seed in range(seeds):
       evaluator = evaluator_lib.Evaluator(
           config, split, EvalSettings(n, seed=seed, bn_batches=bn_batches),
-          config.cache_dir)
+          config.data.cache_dir)
       name = evaluator_lib.metric_name("fid", evaluator.backbone.name,
                                        evaluator.n)
       fids.append(evaluator.evaluate(generator)[name])

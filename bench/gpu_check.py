@@ -89,9 +89,9 @@ def base_config():
   """The paper's 64 px setting (or the dry run's tiny one) from the flags."""
   config = config_flags.config(workdir="unused")
   if _DRY_RUN.value:
-    return dataclasses.replace(config, resolution=32, width=4, batch_size=8,
+    return config.replace(resolution=32, width=4, batch_size=8,
                                features="classifier", channels=3)
-  return dataclasses.replace(config, resolution=64, width=None, batch_size=64,
+  return config.replace(resolution=64, width=None, batch_size=64,
                              features="vgg19_bn", channels=3)
 
 
@@ -99,24 +99,24 @@ _FLOPS = {}  # Per architecture: the profiler counts ops, whatever their dtype.
 
 
 def measure_step(config, device_name: str, kind: str = "step") -> None:
-  fields = dict(arch=config.arch, resolution=config.resolution,
-                batch_size=config.batch_size, precision=config.precision,
-                jit_compile=config.jit_compile,
-                replicas=config.cpu_replicas if _DRY_RUN.value else None)
+  fields = dict(arch=config.model.arch, resolution=config.model.resolution,
+                batch_size=config.optim.batch_size, precision=config.runtime.precision,
+                jit_compile=config.runtime.jit_compile,
+                replicas=config.runtime.cpu_replicas if _DRY_RUN.value else None)
   try:
     with tempfile.TemporaryDirectory() as workdir:
       config, state, step, build_s = search_step.build_step(workdir, config)
       graph = step.traced().graph
       host_only = devices.ops_without_kernel(graph, "GPU")
-      if config.arch not in _FLOPS:
-        _FLOPS[config.arch] = timing.graph_flops(step.compiled, step.batch())
-      flops = _FLOPS[config.arch]
+      if config.model.arch not in _FLOPS:
+        _FLOPS[config.model.arch] = timing.graph_flops(step.compiled, step.batch())
+      flops = _FLOPS[config.model.arch]
       run = lambda: float(step()["loss"])  # float(): wait for the step.
       timed = 1 if _DRY_RUN.value else _TIMED.value
       seconds = timing.median_seconds(run, timed, warmup=1 if _DRY_RUN.value
                                       else 2)
       tflops = flops / seconds / 1e12
-      peak = gpu_peaks.peak_tflops(device_name, config.precision)
+      peak = gpu_peaks.peak_tflops(device_name, config.runtime.precision)
       emit(kind, **fields, build_s=round(build_s, 1),
            median_step_s=round(seconds, 5), steps_per_s=round(1 / seconds, 2),
            gflop_per_step=round(flops / 1e9, 1),
@@ -164,7 +164,7 @@ def main(argv):
           for jit in (False, True) for arch in _ARCHS.value
           for precision in ("float32", "bfloat16")]
   for run in runs:
-    config = dataclasses.replace(base, **run)
+    config = base.replace(**run)
     if not _DRY_RUN.value and time.monotonic() - start > _BUDGET_S.value:
       emit("step", **run, skipped=f"past --budget_s={_BUDGET_S.value}")
       continue
@@ -174,7 +174,7 @@ def main(argv):
     replicas = dict(strategy="mirrored", arch="sngan")
     if _DRY_RUN.value:
       replicas["cpu_replicas"] = 2
-    config = dataclasses.replace(base, **replicas)
+    config = base.replace(**replicas)
     measure_step(config, info["device"], kind="mirrored_step")
   emit("done", seconds=round(time.monotonic() - start, 1))
 

@@ -89,8 +89,8 @@ def main(argv):
     tf.profiler.experimental.stop()
     report = summarise(op_stats(logdir), _TOP.value)
     print(json.dumps({
-        "arch": config.arch, "resolution": config.resolution,
-        "batch_size": config.batch_size, "method": config.method,
+        "arch": config.model.arch, "resolution": config.model.resolution,
+        "batch_size": config.optim.batch_size, "method": config.method,
         "steps_traced": flags.FLAGS.steps,
         "step_traces": step.compiled.experimental_get_tracing_count(),
         **report, "logdir": _LOGDIR.value, **timing.machine()}))

@@ -190,9 +190,9 @@ def main(argv):
     start = time.perf_counter()
     report = roofline(step.traced(), _REPEATS.value)
     print(json.dumps({
-        "bench": "roofline", "arch": config.arch,
-        "resolution": config.resolution, "width": config.width,
-        "batch_size": config.batch_size, "features": config.features,
+        "bench": "roofline", "arch": config.model.arch,
+        "resolution": config.model.resolution, "width": config.model.width,
+        "batch_size": config.optim.batch_size, "features": config.features.extractor,
         "mode": config.ticket.mode, **report,
         "measure_s": round(time.perf_counter() - start, 1),
         **timing.machine()}))

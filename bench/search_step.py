@@ -42,21 +42,21 @@ def build_step(workdir: str, config=None):
   if config is None:
     config = config_flags.config(workdir=workdir)
   else:
-    config = dataclasses.replace(config, workdir=workdir)
+    config = config.replace(workdir=workdir)
   strategy = distribution.make_strategy(config)
-  dim = features.build(config.features, config.resolution,
-                       config.feature_weights,
-                       layers=config.feature_layers).feature_dim
+  dim = features.build(config.features.extractor, config.model.resolution,
+                       config.features.weights,
+                       layers=config.features.layers).feature_dim
   rng = np.random.default_rng(0)
   moments = (rng.normal(size=dim).astype(np.float32),
              rng.uniform(0.5, 2, size=dim).astype(np.float32))
   images = None
   if config.method_spec.adversarial and _INPUT.value == "synthetic":
-    images = rng.integers(0, 256, size=(4000, config.resolution,
-                                        config.resolution, 3), dtype=np.uint8)
+    images = rng.integers(0, 256, size=(4000, config.model.resolution,
+                                        config.model.resolution, 3), dtype=np.uint8)
   start = time.perf_counter()
   state = state_lib.build_state(config, strategy, workdir,
-                                config.feature_weights, moments, images)
+                                config.features.weights, moments, images)
   build_s = time.perf_counter() - start
   return config, state, Step(config, state, strategy), build_s
 

@@ -45,7 +45,7 @@ def main(argv):
       done.wait(_SAMPLE_S.value)
 
   with tempfile.TemporaryDirectory() as workdir:
-    config = TrainConfig(
+    config = TrainConfig.make(
         workdir=workdir, arch="gfmn", resolution=32, width=_WIDTH.value,
         ticket=TicketOptions(keep_ratio=0.1), dataset="mnist_embedded",
         features="classifier", batch_size=64, train_steps=_STEPS.value,

@@ -47,14 +47,14 @@ def main(argv):
     run = lambda: float(step()["loss"])  # float(): wait for the step to end.
     seconds = timing.median_seconds(run, f.steps, warmup=f.warmup)
     report = {
-        "arch": config.arch, "resolution": config.resolution,
-        "width": config.width, "batch_size": config.batch_size,
+        "arch": config.model.arch, "resolution": config.model.resolution,
+        "width": config.model.width, "batch_size": config.optim.batch_size,
         "mode": config.ticket.mode, "method": config.method,
-        "precision": config.precision, "jit_compile": config.jit_compile,
+        "precision": config.runtime.precision, "jit_compile": config.runtime.jit_compile,
         "input": (f.input if config.method_spec.adversarial
                   else "none (moment matching)"),
         "build_s": round(build_s, 2),
-        "keep_ratio": config.ticket.keep_ratio, "features": config.features,
+        "keep_ratio": config.ticket.keep_ratio, "features": config.features.extractor,
         "median_step_s": round(seconds, 4),
         "steps_per_s": round(1 / seconds, 3),
         "params_generator": generators.prunable_parameter_count(
@@ -62,7 +62,7 @@ def main(argv):
         "feature_dim": state.extractor.feature_dim,
         "gflop_per_step": round(flops / 1e9, 1),
         "achieved_gflop_per_s": round(flops / 1e9 / seconds, 1),
-        "feature_layers": list(config.feature_layers) or "all",
+        "feature_layers": list(config.features.layers) or "all",
     }
     if _ROOFLINE.value:
       line = roofline.roofline(step.traced(), _ROOFLINE_REPEATS.value)

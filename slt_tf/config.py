@@ -1,24 +1,40 @@
-"""The configuration of a run: one dataclass, built from flags by the entry points.
+"""The configuration of a run: a frozen dataclass of groups.
 
-Every validation error message starts with the name of the offending field,
-which is also its flag name, so that entry points can report ``--name ...``.
-It validates against name tables only (``generators.catalog``,
-``features.names``, ``ticket.names``), so importing it loads no TensorFlow;
-what comes from the data (channels, an image folder's classes) is filled in
-by ``slt_tf.resolve``, which the entry points and ``train_lib.run`` call.
+``TrainConfig`` holds ``workdir``, ``method`` and ``init_from``, and one group
+per concern, each validating itself beside the code that uses it:
+
+* ``model``: ``generators.model_config.ModelConfig`` (architecture, sizes);
+* ``ticket``: ``ticket.options.TicketOptions`` (how masked layers are made);
+* ``data``: ``data.data_config.DataConfig`` (images, split, caches);
+* ``features``: ``features.features_config.FeaturesConfig`` (the extractor);
+* ``optim``: ``OptimConfig`` (batch, steps, the optimisers' rates);
+* ``eval``: ``eval_settings.EvalConfig`` (the search's evaluations);
+* ``adversarial``: ``AdversarialConfig`` (the adversarial baseline's
+  discriminator);
+* ``runtime``: ``RuntimeConfig`` (devices, precision, cadence of logs and
+  checkpoints).
+
+Every field has one flat name, its flag's, which users type, ``config.json``
+and results rows use (``make``, ``replace`` and ``to_json`` speak it); code
+reads the grouped path (``config.optim.learning_rate``). Every validation
+error message starts with that flat name, so that entry points can report
+``--name ...``. Validation uses name tables only, so importing this module
+loads no TensorFlow; what comes from the data (channels, an image folder's
+classes) is filled in by ``slt_tf.resolve``, which the entry points and
+``train_lib.run`` call.
 """
 
 import dataclasses
 import json
 import math
-from typing import Optional, Tuple
+from typing import Optional
 
 from slt_tf import config_fields
 from slt_tf.config_fields import check_name
-from slt_tf import eval_settings
-from slt_tf.eval_settings import EvalSettings
-from slt_tf.features import names as features_lib
-from slt_tf.generators import catalog as generators
+from slt_tf.data.data_config import DataConfig
+from slt_tf.eval_settings import EvalConfig
+from slt_tf.features.features_config import FeaturesConfig
+from slt_tf.generators.model_config import ModelConfig
 from slt_tf import methods
 from slt_tf import precision as precision_lib
 from slt_tf.ticket.options import FROM_MODEL
@@ -33,99 +49,17 @@ AMA_INITS = ("zeros", "uniform")
 _OLD_DEFAULTS = {"channels": 3}
 
 
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-  """Everything that defines a search run; validated at construction.
+def _positive(group, names, minimum=1):
+  for name in names:
+    value = getattr(group, name)
+    if value < minimum:
+      raise ValueError(f"{name} must be >= {minimum}, got {value}")
 
-  Each field is declared once with its default and its help text
-  (``config_fields.field``), which is also its flag's ``--help``
-  (``python -m slt_tf.train --helpfull``); the ticket's fields are
-  ``TicketOptions``'. ``IDENTITY_FIELDS`` are what a workdir's checkpoints
-  are; ``outcome()`` is what a run computes.
-  """
-  workdir: str = config_fields.field(
-      dataclasses.MISSING, "Directory for checkpoints, summaries, samples and the "
-      "effective flags of the run.", role=config_fields.NEITHER)
-  method: str = config_fields.field(
-      "ticket", f"{methods.METHODS}: ticket (train the scores of a frozen "
-      "random network), or a baseline: dense (train the weights), random_mask, "
-      "random_dense (train nothing), adversarial_ticket (scores driven by a "
-      "hinge GAN loss with the SNGAN discriminator), finetune (train the kept "
-      "weights of the ticket in --init_from). Sets the masked layers' mode.",
-      role=config_fields.IDENTITY)
-  init_from: Optional[str] = config_fields.field(
-      None, "finetune: workdir of the ticket to fine-tune.",
-      role=config_fields.IDENTITY)
-  arch: str = config_fields.field(
-      "gfmn", f"Generator architecture: {generators.ARCHS}, or "
-      "MODULE:FUNCTION: your own Keras generator, FUNCTION(nz, channels, "
-      "resolution) -> a functional or Sequential model from z to images in "
-      "[-1, 1], ticketized (its Dense, Conv2D and Conv2DTranspose layers "
-      "masked).", role=config_fields.IDENTITY)
-  resolution: int = config_fields.field(
-      32, "Image size (32 or 64).", role=config_fields.IDENTITY)
-  width: Optional[int] = config_fields.field(
-      None, "Base width (GFMN ngf, SNGAN/BigGAN ch; MODULE:FUNCTION gets it "
-      "as width=); default: the paper's (the function's own).",
-      role=config_fields.IDENTITY)
-  nz: Optional[int] = config_fields.field(
-      None, "Latent size; default: the "
-      "architecture's (100 for MODULE:FUNCTION).", role=config_fields.IDENTITY)
-  num_classes: int = config_fields.field(
-      0, "BigGAN only: number of classes (0: unconditional).",
-      role=config_fields.IDENTITY)
-  channels: Optional[int] = config_fields.field(
-      None, "Channels the generator draws: 1 (gray) or 3 (colour). Default: "
-      "the dataset's (1 for gray data such as mnist_embedded); config.json "
-      "records the value used.", role=config_fields.IDENTITY)
-  grid_size: int = config_fields.field(
-      64, "Images in the sample grid (fixed latents), written every "
-      "--sample_every steps.", role=config_fields.NEITHER)
-  ticket: TicketOptions = config_fields.field(
-      TicketOptions(), "How the masked layers are made; its fields are flags "
-      "of their own (--keep_ratio, --seed, ...).",
-      flag=False, role=config_fields.IDENTITY)
-  dataset: str = config_fields.field(
-      "mnist_embedded", "A TFDS name (celeb_a, lsun/bedroom, ...), "
-      "folder:PATH, or mnist_embedded (5,000 digits shipped with pip).",
-      role=config_fields.IDENTITY)
-  data_dir: Optional[str] = config_fields.field(
-      None, "TFDS data directory (default: TFDS's).",
-      role=config_fields.NEITHER)
-  split: str = config_fields.field(
-      "train", "Split whose feature statistics are matched.",
-      role=config_fields.IDENTITY)
-  class_names: Tuple[str, ...] = config_fields.field(
-      (), "An image folder's classes (its subfolders, sorted; label i is the "
-      "i-th), recorded when the run starts.", flag=False)
-  holdout: float = config_fields.field(
-      0.2, "Image folders without train/, validation/ and test/ subfolders: "
-      "the fraction of files held out by a hash of their path, half for "
-      "selecting checkpoints and half for reporting.",
-      role=config_fields.IDENTITY)
-  download: bool = config_fields.field(
-      False, "Let TFDS download a missing dataset.", role=config_fields.NEITHER)
-  features: str = config_fields.field(
-      "vgg19_bn", f"Feature extractor: {features_lib.EXTRACTORS}.",
-      role=config_fields.IDENTITY)
-  feature_weights: Optional[str] = config_fields.field(
-      None, "Extractor weights: a file (vgg19_bn: .npz from "
-      "`python -m slt_tf.features.convert`), 'imagenet' (vgg19), or 'random' "
-      "(tests); classifier: none (trained on the dataset and cached).")
-  feature_bn: str = config_fields.field(
-      "batch", f"VGG19-BN batch norm: {features_lib.BN_MODES}.",
-      role=config_fields.IDENTITY)
-  feature_layers: Tuple[int, ...] = config_fields.field(
-      (), "Match only these feature layers (1-based; VGG19: "
-      "its 16 ReLUs in order), e.g. 1,2,3,4,5,6,7,8 when memory is short; "
-      "empty: all (the paper's).", role=config_fields.IDENTITY)
-  max_real_images: int = config_fields.field(
-      0, "Real statistics over the first N images (0: all).",
-      role=config_fields.IDENTITY)
-  cache_dir: Optional[str] = config_fields.field(
-      None, "Cache of real statistics and trained feature nets "
-      "(default: $SLT_TF_CACHE or ~/.cache/slt_tf).",
-      role=config_fields.NEITHER)
+
+@dataclasses.dataclass(frozen=True)
+class OptimConfig:
+  """The search's optimisation: batch, budget, the scores' (or weights')
+  Adam and the moment moving averages; validated at construction."""
   batch_size: int = config_fields.field(
       64, "Global batch size.", role=config_fields.IDENTITY)
   train_steps: int = config_fields.field(
@@ -149,6 +83,55 @@ class TrainConfig:
       "zeros", "Start of the moment moving averages: zeros, or uniform "
       "(U(+-1/sqrt(D)), PyTorch's nn.Linear default, as the authors hold "
       "them), drawn from --seed.")
+
+  def __post_init__(self):
+    if self.batch_size < 2:
+      raise ValueError(f"batch_size must be >= 2 (the unbiased variance "
+                       f"needs two images), got {self.batch_size}")
+    _positive(self, ("train_steps",))
+    _check_rates(self, ("learning_rate", "ama_learning_rate", "adam_epsilon"),
+                 ("beta1", "beta2"))
+    check_name(self.lr_schedule, LR_SCHEDULES, "lr_schedule")
+    check_name(self.ama_init, AMA_INITS, "ama_init")
+
+
+def _check_rates(group, rates, betas, prefix=""):
+  for name in rates:
+    value = getattr(group, name)
+    if not (value > 0 and math.isfinite(value)):
+      raise ValueError(f"{prefix}{name} must be a finite number > 0, "
+                       f"got {value}")
+  for name in betas:
+    if not 0 <= getattr(group, name) < 1:
+      raise ValueError(f"{prefix}{name} must be in [0, 1), "
+                       f"got {getattr(group, name)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class AdversarialConfig:
+  """The SNGAN discriminator of ``--method=adversarial_ticket`` and its Adam
+  (flags ``--d_*``); validated at construction."""
+  width: int = config_fields.field(
+      128, "adversarial_ticket: SNGAN discriminator base width.",
+      role=config_fields.IDENTITY, name="d_width")
+  learning_rate: float = config_fields.field(
+      2e-4, "adversarial_ticket: discriminator Adam learning rate.",
+      name="d_learning_rate")
+  beta1: float = config_fields.field(
+      0.5, "adversarial_ticket: discriminator Adam beta1.", name="d_beta1")
+  beta2: float = config_fields.field(
+      0.999, "adversarial_ticket: discriminator Adam beta2.", name="d_beta2")
+
+  def __post_init__(self):
+    if self.width < 1:
+      raise ValueError(f"d_width must be >= 1, got {self.width}")
+    _check_rates(self, ("learning_rate",), ("beta1", "beta2"), prefix="d_")
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeConfig:
+  """Where and how the search runs and reports: devices, arithmetic, and
+  the cadence of logs, samples and checkpoints; validated at construction."""
   checkpoint_every: int = config_fields.field(
       500, "Steps between checkpoints.", role=config_fields.NEITHER)
   keep_checkpoints: int = config_fields.field(
@@ -159,6 +142,9 @@ class TrainConfig:
   sample_every: int = config_fields.field(
       500, "Steps between sample grids and mask statistics.",
       role=config_fields.NEITHER)
+  grid_size: int = config_fields.field(
+      64, "Images in the sample grid (fixed latents), written every "
+      "--sample_every steps.", role=config_fields.NEITHER)
   strategy: str = config_fields.field(
       "auto", f"{STRATEGIES}; auto: MirroredStrategy on "
       "2+ GPUs, else one device; multi_worker reads TF_CONFIG.")
@@ -181,123 +167,71 @@ class TrainConfig:
       1800, "multi_worker: fail instead of hanging when "
       "a collective waits longer than this for another worker (0: no limit).",
       role=config_fields.NEITHER)
-  eval_every: int = config_fields.field(
-      0, "Steps between evaluations (FID etc.) on the held-out "
-      "selection split, keeping the best checkpoint in WORKDIR/best (0: never).")
-  eval_samples: int = config_fields.field(
-      1000, "N of those evaluations.")
-  eval_backbone: str = config_fields.field(
-      "auto", "Their backbone: inception, domain, digits, or auto (as "
-      "evaluate's --backbone).")
-  eval_backbone_weights: Optional[str] = config_fields.field(
-      None, "Inception weights for those evaluations.")
-  eval_bn_batches: int = config_fields.field(
-      0, "Before those evaluations (and the study's), re-estimate the "
-      "generator's batch-norm moving statistics on this many batches of fresh "
-      "latents, restored afterwards (0: use the search's moving averages).")
-  d_width: int = config_fields.field(
-      128, "adversarial_ticket: SNGAN discriminator base width.",
+
+  def __post_init__(self):
+    _positive(self, ("checkpoint_every", "keep_checkpoints", "log_every",
+                     "sample_every", "grid_size", "cpu_replicas"))
+    _positive(self, ("collective_timeout_s",), minimum=0)
+    check_name(self.strategy, STRATEGIES, "strategy")
+    check_name(self.precision, precision_lib.PRECISIONS, "precision")
+    if self.cpu_replicas > 1 and self.strategy != "mirrored":
+      raise ValueError("cpu_replicas > 1 needs strategy 'mirrored'")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  """Everything that defines a search run, in groups; validated at
+  construction. Build one from flat names with ``make`` (or from flags:
+  ``slt_tf.config_flags.config``), change one with ``replace``.
+
+  ``IDENTITY_FIELDS`` are what a workdir's checkpoints are; ``outcome()`` is
+  what a run computes.
+  """
+  workdir: str = config_fields.field(
+      dataclasses.MISSING, "Directory for checkpoints, summaries, samples and the "
+      "effective flags of the run.", role=config_fields.NEITHER)
+  method: str = config_fields.field(
+      "ticket", f"{methods.METHODS}: ticket (train the scores of a frozen "
+      "random network), or a baseline: dense (train the weights), random_mask, "
+      "random_dense (train nothing), adversarial_ticket (scores driven by a "
+      "hinge GAN loss with the SNGAN discriminator), finetune (train the kept "
+      "weights of the ticket in --init_from). Sets the masked layers' mode.",
       role=config_fields.IDENTITY)
-  d_learning_rate: float = config_fields.field(
-      2e-4, "adversarial_ticket: discriminator Adam "
-      "learning rate.")
-  d_beta1: float = config_fields.field(
-      0.5, "adversarial_ticket: discriminator Adam beta1.")
-  d_beta2: float = config_fields.field(
-      0.999, "adversarial_ticket: discriminator Adam beta2.")
+  init_from: Optional[str] = config_fields.field(
+      None, "finetune: workdir of the ticket to fine-tune.",
+      role=config_fields.IDENTITY)
+  model: ModelConfig = config_fields.group(ModelConfig, "The generator.")
+  ticket: TicketOptions = config_fields.group(
+      TicketOptions, "How the masked layers are made; its fields are flags "
+      "of their own (--keep_ratio, --seed, ...).", json=config_fields.NESTED,
+      role=config_fields.IDENTITY)
+  data: DataConfig = config_fields.group(DataConfig, "The real data.")
+  features: FeaturesConfig = config_fields.group(
+      FeaturesConfig, "The frozen feature extractor.")
+  optim: OptimConfig = config_fields.group(OptimConfig, "The optimisation.")
+  eval: EvalConfig = config_fields.group(
+      EvalConfig, "The search's evaluations.")
+  adversarial: AdversarialConfig = config_fields.group(
+      AdversarialConfig, "The adversarial baseline's discriminator.")
+  runtime: RuntimeConfig = config_fields.group(
+      RuntimeConfig, "Devices, precision, logging and checkpoints.")
 
   def __post_init__(self):
     if not self.workdir:
       raise ValueError("workdir is required (a directory for checkpoints, "
                        "summaries and samples)")
     self._resolve_method()
-    generators.check_arch(self.arch)
-    if generators.is_user_arch(self.arch):
-      self._check_user_arch()
-    elif self.resolution not in generators.resolutions(self.arch):
-      raise ValueError(f"resolution must be one of "
-                       f"{generators.resolutions(self.arch)} for "
-                       f"arch {self.arch!r}, got {self.resolution}")
-    elif self.ticket.weight_init == FROM_MODEL:
+    if self.model.is_user and self.ticket.bn_affine:
+      raise ValueError(f"bn_affine: a user architecture ({self.model.arch}) "
+                       "keeps its own batch norms (their center/scale), "
+                       "frozen in ticket mode")
+    if not self.model.is_user and self.ticket.weight_init == FROM_MODEL:
       raise ValueError(f"weight_init: {FROM_MODEL!r} (a model's own weights) "
                        "needs a user architecture, --arch=MODULE:FUNCTION")
-    for name in ("width", "nz"):
-      value = getattr(self, name)
-      if value is not None and value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-    if self.num_classes < 0:
-      raise ValueError(f"num_classes must be >= 0, got {self.num_classes}")
-    if self.num_classes and self.arch != "biggan":
-      raise ValueError("num_classes is only supported with arch 'biggan'")
-    if self.grid_size < 1:
-      raise ValueError(f"grid_size must be >= 1, got {self.grid_size}")
-    if not self.dataset:
-      raise ValueError("dataset is required (a TFDS name, folder:PATH or "
-                       "mnist_embedded)")
-    self._check_data()
-    check_name(self.features, features_lib.EXTRACTORS, "features")
-    check_name(self.feature_bn, features_lib.BN_MODES, "feature_bn")
-    check_name(self.ama_init, AMA_INITS, "ama_init")
-    object.__setattr__(self, "feature_layers",
-                       tuple(int(l) for l in self.feature_layers))
-    available = features_lib.num_layers(self.features)
-    if any(not 1 <= l <= available for l in self.feature_layers):
-      raise ValueError(f"feature_layers must be in 1..{available} for "
-                       f"{self.features} (1-based), got "
-                       f"{list(self.feature_layers)}")
-    if self.batch_size < 2:
-      raise ValueError(f"batch_size must be >= 2 (the unbiased variance "
-                       f"needs two images), got {self.batch_size}")
-    for name in ("train_steps", "checkpoint_every", "keep_checkpoints",
-                 "log_every", "sample_every", "cpu_replicas"):
-      if getattr(self, name) < 1:
-        raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-    if self.collective_timeout_s < 0:
-      raise ValueError(f"collective_timeout_s must be >= 0, got "
-                       f"{self.collective_timeout_s}")
-    if self.eval_every < 0:
-      raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
-    eval_settings.check(self.eval_samples, self.eval_bn_batches,
-                        "eval_samples", "eval_bn_batches")
-    if self.max_real_images < 0:
-      raise ValueError(f"max_real_images must be >= 0, got "
-                       f"{self.max_real_images}")
-    if self.d_width < 1:
-      raise ValueError(f"d_width must be >= 1, got {self.d_width}")
-    for name in ("learning_rate", "ama_learning_rate", "adam_epsilon",
-                 "d_learning_rate"):
-      value = getattr(self, name)
-      if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    for name in ("beta1", "beta2", "d_beta1", "d_beta2"):
-      if not 0 <= getattr(self, name) < 1:
-        raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-    check_name(self.lr_schedule, LR_SCHEDULES, "lr_schedule")
-    check_name(self.strategy, STRATEGIES, "strategy")
-    check_name(self.precision, precision_lib.PRECISIONS, "precision")
-    if self.cpu_replicas > 1 and self.strategy != "mirrored":
-      raise ValueError("cpu_replicas > 1 needs strategy 'mirrored'")
-    if self.batch_size % self.cpu_replicas:
-      raise ValueError(f"batch_size ({self.batch_size}) must be divisible by "
-                       f"the replica count ({self.cpu_replicas})")
-
-  def _check_user_arch(self):
-    if self.resolution < generators.USER_MIN_RESOLUTION:
-      raise ValueError(f"resolution must be >= "
-                       f"{generators.USER_MIN_RESOLUTION}, got "
-                       f"{self.resolution}")
-    if self.ticket.bn_affine:
-      raise ValueError(f"bn_affine: a user architecture ({self.arch}) keeps "
-                       "its own batch norms (their center/scale), frozen in "
-                       "ticket mode")
-
-  def _check_data(self):
-    if not 0 < self.holdout < 1:
-      raise ValueError(f"holdout must be in (0, 1), got {self.holdout}")
-    # Frozen dataclass: the normalised field is set once, here.
-    object.__setattr__(self, "class_names", tuple(self.class_names))
-    if self.channels is not None:
-      generators.check_channels(self.channels)
+    if self.optim.batch_size % self.runtime.cpu_replicas:
+      raise ValueError(f"batch_size ({self.optim.batch_size}) must be "
+                       f"divisible by the replica count "
+                       f"({self.runtime.cpu_replicas})")
 
   def _resolve_method(self):
     method = methods.get(self.method)
@@ -326,31 +260,52 @@ class TrainConfig:
   def seed(self) -> int:
     return self.ticket.seed
 
-  @property
-  def latent_size(self) -> int:
-    return self.nz or generators.default_nz(self.arch)
-
   def generator_kwargs(self) -> dict:
     """Arguments of ``slt_tf.generators.build`` for this run (the ticket
     options whole)."""
-    kwargs = dict(resolution=self.resolution, width=self.width,
-                  nz=self.latent_size, ticket=self.ticket,
-                  channels=self.channels)
-    if self.num_classes:
-      kwargs["num_classes"] = self.num_classes
+    kwargs = dict(resolution=self.model.resolution, width=self.model.width,
+                  nz=self.model.latent_size, ticket=self.ticket,
+                  channels=self.model.channels)
+    if self.model.num_classes:
+      kwargs["num_classes"] = self.model.num_classes
     return kwargs
 
-  def eval_settings(self) -> EvalSettings:
-    """The settings of the search's evaluations (``--eval_samples``,
-    ``--eval_backbone``, its weights, ``--eval_bn_batches``), with which the
-    study and the pilots report too."""
-    return EvalSettings(num_samples=self.eval_samples,
-                        backbone=self.eval_backbone,
-                        backbone_weights=self.eval_backbone_weights,
-                        bn_batches=self.eval_bn_batches)
+  @classmethod
+  def make(cls, **values) -> "TrainConfig":
+    """A configuration from flat names (the flags' and ``config.json``'s:
+    ``learning_rate=``, ``eval_samples=``, ``keep_ratio=``...); a group may
+    also be given whole (``ticket=TicketOptions(...)``).
+
+    Raises:
+      TypeError: a name that is no field's.
+      ValueError: starting with the flat name of the field at fault.
+    """
+    return cls(**_grouped(values, {}))
+
+  def replace(self, **changes) -> "TrainConfig":
+    """A copy with ``changes`` (flat names, or groups whole; see ``make``),
+    validated again."""
+    return dataclasses.replace(self, **_grouped(changes, self.__dict__))
+
+  def flat(self) -> dict:
+    """Flat name -> value (a NESTED group, the ticket, as its dataclass)."""
+    values = {}
+    for f in dataclasses.fields(self):
+      value = getattr(self, f.name)
+      inner = config_fields.group_class(f)
+      if inner is not None and f.metadata[config_fields.GROUP] == \
+          config_fields.FLAT:
+        for g in dataclasses.fields(inner):
+          values[config_fields.flat_name(g)] = getattr(value, g.name)
+      else:
+        values[config_fields.flat_name(f)] = value
+    return values
 
   def to_json(self) -> str:
-    return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+    """The flat form (``flat``; the ticket one object), as JSON."""
+    values = {name: dataclasses.asdict(v) if dataclasses.is_dataclass(v)
+              else v for name, v in self.flat().items()}
+    return json.dumps(values, indent=2, sort_keys=True)
 
   @classmethod
   def from_json(cls, text: str) -> "TrainConfig":
@@ -361,7 +316,7 @@ class TrainConfig:
     values["ticket"] = TicketOptions(**values.get("ticket", {}))
     if values.get("method") is None:  # Written before methods existed.
       values["method"] = methods.default_for_mode(values["ticket"].mode)
-    return cls(**values)
+    return cls.make(**values)
 
   def identity(self) -> dict:
     """The fields a resumed run must share with the run that made the workdir."""
@@ -382,6 +337,48 @@ class TrainConfig:
   def identity_json(self) -> str:
     """``identity`` as canonical JSON: what an export records of its run."""
     return json.dumps(self.identity(), sort_keys=True)
+
+
+def _routes() -> dict:
+  """Flat name -> (group field name or None, field name)."""
+  return {name: (group, f.name)
+          for name, group, f in config_fields.leaves(TrainConfig)}
+
+
+_GROUPS = tuple(f.name for f in dataclasses.fields(TrainConfig)
+                if config_fields.group_class(f) is not None)
+
+
+def _grouped(values: dict, current: dict) -> dict:
+  """``TrainConfig``'s keyword arguments for flat ``values``: each group
+  rebuilt from ``current``'s (or its defaults) with its changed fields."""
+  routes, top, changed = _routes(), {}, {}
+  for name, value in values.items():
+    # "features" is a group and a flag (--features, the extractor's name).
+    if name in _GROUPS and (name not in routes or isinstance(
+        value, _group_class(name))):
+      top[name] = value
+    elif name in routes:
+      group, field = routes[name]
+      if group is None:
+        top[field] = value
+      else:
+        changed.setdefault(group, {})[field] = value
+    else:
+      raise TypeError(f"{name!r} is not a configuration field")
+  for group, fields in changed.items():
+    if group in top:
+      raise TypeError(f"{group} is given whole and field by field "
+                      f"({', '.join(sorted(fields))})")
+    base = current.get(group)
+    top[group] = (dataclasses.replace(base, **fields) if base is not None
+                  else _group_class(group)(**fields))
+  return top
+
+
+def _group_class(name: str):
+  return next(config_fields.group_class(f) for f in dataclasses.fields(
+      TrainConfig) if f.name == name)
 
 
 # Fields that define what a workdir's checkpoints are; a rerun in the same

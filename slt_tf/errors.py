@@ -23,6 +23,14 @@ def parse_flags(argv):
     sys.exit(2)
 
 
+def no_arguments(argv) -> None:
+  """An entry point's check of ``app.run``'s ``argv``: anything beyond the
+  program (a positional argument) exits with a one-line error, status 1."""
+  if len(argv) > 1:
+    sys.exit(f"error: unexpected arguments {list(argv[1:])} (flags take the "
+             "form --name=value)")
+
+
 @contextlib.contextmanager
 def exit_on_error(flagged: Tuple[Type[BaseException], ...] = (),
                   plain: Tuple[Type[BaseException], ...] = ()):

@@ -2,7 +2,8 @@
 
 The search's best-checkpoint keeper, ``python -m slt_tf.evaluate``, the study
 and the tuning pilots all describe their evaluations with ``EvalSettings``
-(the search's from its ``--eval_*`` flags: ``TrainConfig.eval_settings``).
+(the search's from its ``--eval_*`` flags, the configuration's ``eval``
+group: ``EvalConfig.settings``).
 Two evaluations of one checkpoint on one split with the same settings are
 the same evaluation, so a stored result is reused only when its settings
 are these (``same_evaluation``).
@@ -12,6 +13,8 @@ This module imports no TensorFlow: the configuration builds settings.
 
 import dataclasses
 from typing import Optional
+
+from slt_tf import config_fields
 
 # N of an evaluation when nothing else is asked for: the field's standard
 # (FID-10k), real and generated images alike.
@@ -72,3 +75,38 @@ class EvalSettings:
             and stored.get("eval_seed", 0) == self.seed
             and stored.get("bn_batches", 0) == self.bn_batches
             and stored.get("grayscale", False) == self.grayscale)
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig:
+  """The search's evaluations (the configuration's ``eval`` group): how
+  often, and their settings (``settings``), which the study and the pilots
+  report with too."""
+  every: int = config_fields.field(
+      0, "Steps between evaluations (FID etc.) on the held-out "
+      "selection split, keeping the best checkpoint in WORKDIR/best (0: never).",
+      name="eval_every")
+  num_samples: int = config_fields.field(
+      1000, "N of those evaluations.", name="eval_samples")
+  backbone: str = config_fields.field(
+      "auto", "Their backbone: inception, domain, digits, or auto (as "
+      "evaluate's --backbone).", name="eval_backbone")
+  backbone_weights: Optional[str] = config_fields.field(
+      None, "Inception weights for those evaluations.",
+      name="eval_backbone_weights")
+  bn_batches: int = config_fields.field(
+      0, "Before those evaluations (and the study's), re-estimate the "
+      "generator's batch-norm moving statistics on this many batches of fresh "
+      "latents, restored afterwards (0: use the search's moving averages).",
+      name="eval_bn_batches")
+
+  def __post_init__(self):
+    if self.every < 0:
+      raise ValueError(f"eval_every must be >= 0, got {self.every}")
+    check(self.num_samples, self.bn_batches, "eval_samples", "eval_bn_batches")
+
+  def settings(self) -> EvalSettings:
+    """The settings of these evaluations."""
+    return EvalSettings(num_samples=self.num_samples, backbone=self.backbone,
+                        backbone_weights=self.backbone_weights,
+                        bn_batches=self.bn_batches)

@@ -25,12 +25,12 @@ def resolve(config: TrainConfig) -> TrainConfig:
   """
   found = {}
   try:
-    if not config.class_names and folders.is_folder(config.dataset):
-      found["class_names"] = folders.scan(config.dataset,
-                                          config.holdout).class_names
-    if config.channels is None:
-      found["channels"] = datasets.channels(config.dataset, config.data_dir,
-                                            config.holdout)
+    if not config.data.class_names and folders.is_folder(config.data.dataset):
+      found["class_names"] = folders.scan(config.data.dataset,
+                                          config.data.holdout).class_names
+    if config.model.channels is None:
+      found["channels"] = datasets.channels(config.data.dataset, config.data.data_dir,
+                                            config.data.holdout)
   except datasets.DataError as e:
     raise ValueError(str(e)) from None
-  return dataclasses.replace(config, **found) if found else config
+  return config.replace(**found) if found else config

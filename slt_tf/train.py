@@ -6,8 +6,6 @@ The flags are the fields of ``TrainConfig`` (``slt_tf.config_flags``; run
 with ``--helpfull`` for the list); the work is ``slt_tf.train_lib.run``.
 """
 
-import sys
-
 from absl import app
 from absl import flags
 
@@ -21,9 +19,7 @@ flags.adopt_module_key_flags(config_flags)  # Listed in --helpshort.
 
 
 def main(argv):
-  if len(argv) > 1:
-    sys.exit(f"error: unexpected arguments {argv[1:]} (flags take the form "
-             "--name=value)")
+  errors.no_arguments(argv)
   with errors.exit_on_error(flagged=(ValueError,)):
     config = config_flags.config()
   with errors.exit_on_error(plain=(FloatingPointError,

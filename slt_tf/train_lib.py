@@ -3,7 +3,7 @@ slt_tf.train`` calls.
 
 The search itself is ``slt_tf.search`` (state, step, loop); evaluation is
 ``slt_tf.evaluation``. This module is the one place that joins them: with
-``config.eval_every`` the loop is handed the best-checkpoint keeper as a hook,
+``config.eval.every`` the loop is handed the best-checkpoint keeper as a hook,
 so neither layer imports the other.
 
 One step samples the global batch of latents from ``(seed, step)``, splits it
@@ -25,7 +25,7 @@ from slt_tf.search import loop
 def hooks_for(config: TrainConfig) -> list:
   """The hooks a search with ``config`` runs: the best-checkpoint keeper
   when ``eval_every`` is set."""
-  return [best.BestKeeper(config)] if config.eval_every else []
+  return [best.BestKeeper(config)] if config.eval.every else []
 
 
 class Stopped(SystemExit):
@@ -44,7 +44,7 @@ class Stopped(SystemExit):
 
 def run_to_end(config: TrainConfig, flags_text: str = "") -> dict:
   """``run`` that raises ``Stopped`` when a signal ended the search before
-  ``config.train_steps``: a plan of runs stops with it, a single search
+  ``config.optim.train_steps``: a plan of runs stops with it, a single search
   exits with its status."""
   result = run(config, flags_text)
   if result.get("stopped_by"):

@@ -153,7 +153,7 @@ def restore_generator(config: TrainConfig, checkpoint: Optional[str] = None
     RunError: the workdir has no checkpoint, or it cannot be read.
   """
   path = checkpoint or resolve_checkpoint(config.workdir, None)
-  generator = generators.build(config.arch, **config.generator_kwargs())
+  generator = generators.build(config.model.arch, **config.generator_kwargs())
   try:
     tf.train.Checkpoint(generator=generator).restore(path).expect_partial()
   except (IndexError, ValueError, tf.errors.OpError) as e:

@@ -213,7 +213,7 @@ class BenchTest(tf.test.TestCase, parameterized.TestCase):
     from slt_tf.evaluation import evaluator as evaluator_lib  # pylint: disable=g-import-not-at-top
     plain = evaluator_lib.evaluate_workdir(
         workdir, settings=evaluator_lib.EvalSettings(20),
-        cache_dir=config.cache_dir)
+        cache_dir=config.data.cache_dir)
     self.assertAllClose(report["report"]["fids"][0],
                         plain["metrics"]["fid_digits_20"], rtol=1e-5)
     self.assertIn("cpu", report["machine"])

@@ -17,12 +17,12 @@ class ConfigTest(tf.test.TestCase):
   def testMethodSetsTheLayersMode(self):
     for name in methods.METHODS:
       extra = {"init_from": "/x"} if name == "finetune" else {}
-      config = TrainConfig(workdir="w", method=name, **extra)
+      config = TrainConfig.make(workdir="w", method=name, **extra)
       self.assertEqual(config.ticket.mode, methods.get(name).layer_mode, name)
 
   def testOlderConfigsWithoutMethod_TakeItFromTheMode(self):
-    self.assertEqual(TrainConfig(workdir="w").method, "ticket")
-    dense = TrainConfig(workdir="w", method="dense")
+    self.assertEqual(TrainConfig.make(workdir="w").method, "ticket")
+    dense = TrainConfig.make(workdir="w", method="dense")
     self.assertEqual(dense.ticket.mode, "dense")
     for old in ("", '"method": null,'):
       text = dense.to_json().replace('"method": "dense",', old)
@@ -32,38 +32,37 @@ class ConfigTest(tf.test.TestCase):
                        ("dense", "dense"))
 
   def testOlderConfigsWithNumSamples_KeepTheirGridSize(self):
-    text = TrainConfig(workdir="w", grid_size=9).to_json().replace(
+    text = TrainConfig.make(workdir="w", grid_size=9).to_json().replace(
         '"grid_size"', '"num_samples"')
     self.assertNotIn("grid_size", text)
-    self.assertEqual(TrainConfig.from_json(text).grid_size, 9)
+    self.assertEqual(TrainConfig.from_json(text).runtime.grid_size, 9)
 
   def testOutcome_IgnoresPathsAndCadenceNotWhatIsComputed(self):
-    base = TrainConfig(workdir="a")
-    same = dataclasses.replace(base, workdir="b", data_dir="/d", cache_dir="/c",
+    base = TrainConfig.make(workdir="a")
+    same = base.replace(workdir="b", data_dir="/d", cache_dir="/c",
                                log_every=7, checkpoint_every=3, grid_size=4)
     self.assertEqual(base.outcome(), same.outcome())
     self.assertEqual(outcome_mismatch(base.outcome(), same), [])
     self.assertNotIn("workdir", base.outcome())
     changed = {"learning_rate: 5e-05 -> 0.001":
-                   dataclasses.replace(base, learning_rate=1e-3),
+                   base.replace(learning_rate=1e-3),
                "eval_bn_batches: 0 -> 5":
-                   dataclasses.replace(base, eval_bn_batches=5),
-               "ticket.seed: 0 -> 3": dataclasses.replace(
-                   base, ticket=dataclasses.replace(base.ticket, seed=3))}
+                   base.replace(eval_bn_batches=5),
+               "ticket.seed: 0 -> 3": base.replace(ticket=dataclasses.replace(base.ticket, seed=3))}
     for expected, config in changed.items():
       self.assertEqual(outcome_mismatch(base.outcome(), config), [expected])
 
   def testOutcomeMismatch_AbsentFieldsAreDefaultsExplicitOnesCount(self):
     """Rows written before a field existed stay valid; a changed default (the
     stored value is explicit) does not; a removed field is ignored."""
-    base = TrainConfig(workdir="a", learning_rate=2e-4)
+    base = TrainConfig.make(workdir="a", learning_rate=2e-4)
     stored = base.outcome()
     del stored["ama_init"]
     del stored["ticket"]["seed"]
     stored["a_removed_field"] = 1
     self.assertEqual(outcome_mismatch(stored, base), [])
     self.assertEqual(outcome_mismatch(
-        stored, dataclasses.replace(base, ama_init="uniform")),
+        stored, base.replace(ama_init="uniform")),
         ["ama_init: 'zeros' -> 'uniform'"])
     stored["beta1"] = 0.9  # As if the default had been 0.9 when stored.
     self.assertEqual(outcome_mismatch(stored, base), ["beta1: 0.9 -> 0.5"])
@@ -71,32 +70,29 @@ class ConfigTest(tf.test.TestCase):
   def testIdentityMismatch_NamesChangedFieldsAndReadsOldConfigs(self):
     """An older config.json lacks channels (it meant 3), method (the mode's)
     and later ticket fields (their defaults); steps and rates may change."""
-    base = TrainConfig(workdir="a", method="dense", channels=1)
+    base = TrainConfig.make(workdir="a", method="dense", channels=1)
     stored = json.loads(base.to_json())
-    self.assertEqual(identity_mismatch(stored, dataclasses.replace(
-        base, train_steps=9, learning_rate=1e-3)), [])
-    self.assertEqual(identity_mismatch(stored, dataclasses.replace(
-        base, width=64, batch_size=8)),
+    self.assertEqual(identity_mismatch(stored, base.replace(train_steps=9, learning_rate=1e-3)), [])
+    self.assertEqual(identity_mismatch(stored, base.replace(width=64, batch_size=8)),
         ["width: None -> 64", "batch_size: 64 -> 8"])
     old = dict(stored, method=None, ticket=dict(stored["ticket"]))
     del old["channels"]
     del old["ticket"]["seed"]
     self.assertEqual(identity_mismatch(old, base), ["channels: 3 -> 1"])
-    self.assertEqual(identity_mismatch(old, dataclasses.replace(
-        base, channels=3)), [])
-    ticket = TrainConfig(workdir="a", channels=3)
+    self.assertEqual(identity_mismatch(old, base.replace(channels=3)), [])
+    ticket = TrainConfig.make(workdir="a", channels=3)
     self.assertEqual(identity_mismatch(old, ticket), [
         "method: 'dense' -> 'ticket'", "ticket.mode: 'dense' -> 'ticket'"])
 
   def testBadCombinations_NameTheFlag(self):
     with self.assertRaisesRegex(ValueError, "^method must be one of"):
-      TrainConfig(workdir="w", method="lottery")
+      TrainConfig.make(workdir="w", method="lottery")
     with self.assertRaisesRegex(ValueError, "^method 'ticket' needs mode"):
-      TrainConfig(workdir="w", ticket=TicketOptions(mode="dense"))
+      TrainConfig.make(workdir="w", ticket=TicketOptions(mode="dense"))
     with self.assertRaisesRegex(ValueError, "^init_from is required"):
-      TrainConfig(workdir="w", method="finetune")
+      TrainConfig.make(workdir="w", method="finetune")
     with self.assertRaisesRegex(ValueError, "^init_from is only used"):
-      TrainConfig(workdir="w", method="dense", init_from="/x")
+      TrainConfig.make(workdir="w", method="dense", init_from="/x")
 
 
 if __name__ == "__main__":

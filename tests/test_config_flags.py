@@ -42,20 +42,26 @@ class ConfigFlagsTest(tf.test.TestCase):
     flag_values = flags.FlagValues()
     config_flags.define(flag_values=flag_values)
     derived = {"mode", "class_names"}  # Set from other fields: no flag.
-    fields = [f for f in dataclasses.fields(TrainConfig)
-              if f.name != "ticket" and f.name not in derived]
-    fields += [f for f in dataclasses.fields(TicketOptions)
-               if f.name not in derived]
-    for field in fields:
-      flag = flag_values[field.name]
+    groups = [f for f in dataclasses.fields(TrainConfig) if f.default_factory
+              is not dataclasses.MISSING]
+    self.assertEqual([g.name for g in groups],
+                     ["model", "ticket", "data", "features", "optim", "eval",
+                      "adversarial", "runtime"])
+    fields = [f for f in dataclasses.fields(TrainConfig) if f not in groups]
+    for group in groups:
+      fields += [f for f in dataclasses.fields(group.default_factory)
+                 if f.name not in derived]
+    names = [f.metadata.get("name", f.name) for f in fields]
+    self.assertEqual(len(set(names)), len(names))  # One flag a field.
+    for name, field in zip(names, fields):
+      flag = flag_values[name]
       default = (None if field.default is dataclasses.MISSING
                  else field.default)
       if isinstance(default, tuple):
         default = [str(v) for v in default]
-      self.assertEqual(flag.default, default, field.name)
-      self.assertTrue(flag.help, field.name)
-    self.assertEqual(len(fields), len(TrainConfig.__dataclass_fields__) - 2
-                     + len(TicketOptions.__dataclass_fields__) - 1)
+      self.assertEqual(flag.default, default, name)
+      self.assertEqual(flag.help, field.metadata["help"], name)
+    self.assertEqual(len(fields), 58)  # As many flags as before the groups.
     for name in derived:
       self.assertNotIn(name, flag_values)
 
@@ -75,7 +81,7 @@ class ConfigFlagsTest(tf.test.TestCase):
     self.assertIn("workdir", flag_values)
     flag_values(["prog", "--workdir=/tmp/w", "--keep_ratio=0.3"])
     config = config_flags.config(flag_values)
-    self.assertEqual((config.arch, config.ticket.keep_ratio), ("sngan", 0.3))
+    self.assertEqual((config.model.arch, config.ticket.keep_ratio), ("sngan", 0.3))
 
   def testParsedFlags_BecomeTheConfigIncludingTheTicket(self):
     config = parse("--workdir=/tmp/w", "--keep_ratio=0.3", "--seed=7",
@@ -86,7 +92,7 @@ class ConfigFlagsTest(tf.test.TestCase):
     self.assertEqual(config["feature_layers"], [1, 2])
     self.assertEqual(config["width"], 16)
     self.assertEqual(config["train_steps"],
-                     TrainConfig(workdir="-").train_steps)
+                     TrainConfig.make(workdir="-").optim.train_steps)
 
   def testParseValue_AsTheFlagWouldAndNamesTheFlag(self):
     values = flags.FlagValues()

@@ -133,7 +133,7 @@ class EvaluateTest(tf.test.TestCase):
     """The SavedModel is written here with Keras's ExportArchive in the
     serving_default layout ``slt_tf.export.saved_model`` writes."""
     generator = workdir_lib.restore_generator(self.config)
-    nz = self.config.latent_size
+    nz = self.config.model.latent_size
 
     def serve(z):
       images = generator(z, training=False)
@@ -187,8 +187,8 @@ class EvaluateTest(tf.test.TestCase):
     for norm, mean in zip(norms, stored):
       self.assertAllEqual(norm.moving_mean.numpy(), mean)
     # The same as re-estimating by hand, then evaluating plainly.
-    batch_norm_stats.reestimate(generator, 2, self.config.batch_size,
-                                self.config.latent_size)
+    batch_norm_stats.reestimate(generator, 2, self.config.optim.batch_size,
+                                self.config.model.latent_size)
     by_hand = evaluator_lib.Evaluator(self.config, plain["split"],
                                       plain_settings,
                                       cache_dir).evaluate(generator)

@@ -77,11 +77,11 @@ class ExportTest(tf.test.TestCase):
 
   def testBothSignaturesBothLoaders_Uint8ImagesOfTheTicket(self):
     z = np.random.default_rng(0).normal(
-        size=(3, self.config.latent_size)).astype(np.float32)
+        size=(3, self.config.model.latent_size)).astype(np.float32)
     loaded = tf.saved_model.load(self.model_dir)
     served = loaded.signatures["serving_default"](z=tf.constant(z))["images"]
     # The digits are gray, so their ticket draws (and serves) one channel.
-    self.assertEqual(self.config.channels, 1)
+    self.assertEqual(self.config.model.channels, 1)
     self.assertEqual((served.dtype, tuple(served.shape)),
                      (tf.uint8, (3, 32, 32, 1)))
     generator = workdir_lib.restore_generator(self.config)
@@ -110,7 +110,7 @@ class ExportTest(tf.test.TestCase):
         num_images=tf.constant(4), seed=tf.constant(8, tf.int64))["images"]
     self.assertNotAllEqual(other, sample)
     # The draw is the one the search and the evaluator use, seed pair (7, 0).
-    drawn = inputs_lib.latent_batch(4, self.config.latent_size, 0, [7, 0])
+    drawn = inputs_lib.latent_batch(4, self.config.model.latent_size, 0, [7, 0])
     self.assertAllEqual(
         sample, loaded.signatures["serving_default"](z=drawn[0])["images"])
 
@@ -119,7 +119,7 @@ class ExportTest(tf.test.TestCase):
                     "--model_name=from_ticket")
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])
     rebuilt = os.path.join(self.export_dir, "from_ticket", "1")
-    z = tf.random.normal([5, self.config.latent_size], seed=3)
+    z = tf.random.normal([5, self.config.model.latent_size], seed=3)
     a = tf.saved_model.load(self.model_dir).signatures["serving_default"](z=z)
     b = tf.saved_model.load(rebuilt).signatures["serving_default"](z=z)
     self.assertAllEqual(a["images"], b["images"])
@@ -134,15 +134,15 @@ class ExportTest(tf.test.TestCase):
     self.assertEqual(json.loads(result.stdout)["bn_batches"], 3)
     self.assertEqual(self.report["bn_batches"], 0)  # The run's default: none.
     z = np.random.default_rng(1).normal(
-        size=(4, self.config.latent_size)).astype(np.float32)
+        size=(4, self.config.model.latent_size)).astype(np.float32)
     served = tf.saved_model.load(os.path.join(base, "m", "bn", "1")).signatures[
         "serving_default"](z=tf.constant(z))["images"].numpy()
     # Reference: the checkpoint re-estimated in this process (the evaluator's
     # latents, seed 0), then rounded as the export rounds.
     generator = workdir_lib.restore_generator(self.config)
     plain = generator(z, training=False).numpy()
-    batch_norm_stats.reestimate(generator, 3, self.config.batch_size,
-                                self.config.latent_size)
+    batch_norm_stats.reestimate(generator, 3, self.config.optim.batch_size,
+                                self.config.model.latent_size)
     expected = np.clip(np.round(
         (generator(z, training=False).numpy() + 1) * 127.5), 0, 255)
     self.assertAllEqual(served, expected.astype(np.uint8))
@@ -159,7 +159,7 @@ class ExportTest(tf.test.TestCase):
 
   def testCompactTicket_AtLeast25TimesSmallerThanDenseFloat32(self):
     config = testutil.tiny_config(self.get_temp_dir() + "/w", width=16)
-    generator = generators.build(config.arch, **config.generator_kwargs())
+    generator = generators.build(config.model.arch, **config.generator_kwargs())
     path = os.path.join(self.get_temp_dir(), "w16.npz")
     info = compact.write_ticket(generator, config, path)
     self.assertEqual(info["bytes"], os.path.getsize(path))
@@ -184,11 +184,11 @@ class ExportTest(tf.test.TestCase):
     serve = tf.saved_model.load(path).signatures["serving_default"]
     serve2 = tf.saved_model.load(path2).signatures["serving_default"]
     self.assertCountEqual(serve.structured_input_signature[1], ["z", "label"])
-    z = tf.random.normal([4, config.latent_size], seed=5)
+    z = tf.random.normal([4, config.model.latent_size], seed=5)
     labels = tf.constant([0, 3, 5, 9], tf.int32)
     images = serve(z=z, label=labels)["images"]
     self.assertEqual(images.shape, (4, 32, 32, 3))
-    self.assertEqual(config2.channels, 3)
+    self.assertEqual(config2.model.channels, 3)
     self.assertAllEqual(images, serve2(z=z, label=labels)["images"])
     self.assertNotAllEqual(images, serve(z=z, label=labels[::-1])["images"])
     expected = generator([z, labels], training=False).numpy()
@@ -216,10 +216,10 @@ class ExportTest(tf.test.TestCase):
     self.assertEqual(config.seed, self.config.seed)
 
   def testSavedModelOfAnotherRun_EvaluationRefusesIt(self):
-    other = dataclasses.replace(self.config, workdir=self.get_temp_dir(),
+    other = self.config.replace(workdir=self.get_temp_dir(),
                                 ticket=TicketOptions(keep_ratio=0.3, seed=9))
     frozen = saved_model.freeze(
-        generators.build(other.arch, **other.generator_kwargs()))
+        generators.build(other.model.arch, **other.generator_kwargs()))
     path = saved_model.export_saved_model(frozen, other, self.get_temp_dir(),
                                           "other")
     with self.assertRaisesRegex(RunError, r"^saved_model: .* was exported "
@@ -229,7 +229,7 @@ class ExportTest(tf.test.TestCase):
 
   def testServingRequest_WrongLatentSizeOrDtype_RefusedClearly(self):
     serve = tf.saved_model.load(self.model_dir).signatures["serving_default"]
-    nz = self.config.latent_size
+    nz = self.config.model.latent_size
     with self.assertRaisesRegex((TypeError, tf.errors.InvalidArgumentError),
                                 rf"z must be float32 \[batch, {nz}\]"):
       serve(z=tf.zeros([2, nz + 1]))
@@ -292,7 +292,7 @@ class ExportTest(tf.test.TestCase):
                                  method="dense", ticket=TicketOptions(seed=1))
     with self.assertRaisesRegex(saved_model.ExportError, "^ticket_path: "):
       compact.write_ticket(
-          generators.build(dense.arch, **dense.generator_kwargs()), dense,
+          generators.build(dense.model.arch, **dense.generator_kwargs()), dense,
           os.path.join(self.get_temp_dir(), "dense.npz"))
 
 

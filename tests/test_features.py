@@ -182,10 +182,10 @@ class FeatureLayersTest(tf.test.TestCase):
   def testOutOfRange_ErrorNamesTheFlag(self):
     with self.assertRaisesRegex(ValueError, r"^feature_layers must be in "
                                 r"1\.\.16"):
-      TrainConfig(workdir="w", features="vgg19_bn", feature_layers=(17,))
+      TrainConfig.make(workdir="w", features="vgg19_bn", feature_layers=(17,))
     with self.assertRaisesRegex(ValueError, r"^feature_layers must be in "
                                 r"1\.\.3"):
-      TrainConfig(workdir="w", features="classifier", feature_layers=(0,))
+      TrainConfig.make(workdir="w", features="classifier", feature_layers=(0,))
 
 
 class WeightsArgumentTest(tf.test.TestCase):

@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from slt_tf import generators
+from slt_tf.generators import catalog
 from slt_tf.generators import user
 from slt_tf.ticket import layers as masked
 from slt_tf.ticket.options import TicketOptions
@@ -17,7 +18,7 @@ TINY = "user_archs:tiny"
 
 
 def build(arch=TINY, **kwargs):
-  values = dict(resolution=32, nz=10, channels=1,
+  values = dict(resolution=32, nz=10, channels=1, check_range=True,
                 ticket=TicketOptions(keep_ratio=0.2, seed=5))
   values.update(kwargs)
   return generators.build(arch, **values)
@@ -62,8 +63,8 @@ class UserArchitectureTest(tf.test.TestCase):
     self.assertEqual(masked.masked_layers(narrow)[0].units, 4 * 4 * 16)
 
   def testDefaultLatentSize(self):
-    self.assertEqual(generators.default_nz(TINY), user.DEFAULT_NZ)
-    self.assertEqual(build(nz=None).input_shape, (None, user.DEFAULT_NZ))
+    self.assertEqual(generators.default_nz(TINY), catalog.USER_DEFAULT_NZ)
+    self.assertEqual(build(nz=None).input_shape, (None, catalog.USER_DEFAULT_NZ))
 
   def testBadArchitectures_OneLineErrorNamingIt(self):
     cases = {
@@ -87,6 +88,17 @@ class UserArchitectureTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, pattern) as caught:
           build(arch)
         self.assertLen(str(caught.exception).splitlines(), 1)
+
+  def testRangeCheck_OnlyWhenAsked(self):
+    """A search checks the images' range when it starts; rebuilding the
+    generator it searched (restore, export, the keeper's twin) skips the
+    forward pass."""
+    with self.assertRaisesRegex(ValueError, r"must lie in \[-1, 1\]"):
+      generators.build("user_archs:no_tanh", resolution=32, nz=10,
+                       channels=1, check_range=True)
+    model = generators.build("user_archs:no_tanh", resolution=32, nz=10,
+                             channels=1)
+    self.assertEqual(model.output_shape, (None, 32, 32, 1))
 
   def testBuiltInOptions_Refused(self):
     with self.assertRaisesRegex(ValueError, r"^num_classes: not an option"):
@@ -116,7 +128,7 @@ class ConfigTest(tf.test.TestCase):
   def testUserArch_AnyResolutionAndTheModelsWeights(self):
     config = self.config(resolution=28, width=None, ticket=TicketOptions(
         weight_init="model"))
-    self.assertEqual(config.latent_size, user.DEFAULT_NZ)
+    self.assertEqual(config.model.latent_size, catalog.USER_DEFAULT_NZ)
     self.assertEqual(config.generator_kwargs()["resolution"], 28)
 
   def testUserArch_Refusals(self):

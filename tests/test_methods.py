@@ -26,7 +26,7 @@ class MethodRunTest(tf.test.TestCase):
                                   method=method, train_steps=steps,
                                   **overrides)
     result = train_lib.run(config)
-    fresh = generators.build(config.arch, **config.generator_kwargs())
+    fresh = generators.build(config.model.arch, **config.generator_kwargs())
     return config, result, fresh, workdir_lib.restore_generator(config)
 
   def testRandomMask_ScoresNeverMoveButBatchNormLearnsItsStatistics(self):
@@ -71,7 +71,7 @@ class MethodRunTest(tf.test.TestCase):
     for path, kernel in testutil.masked_arrays(after, "kernel").items():
       self.assertAllEqual(kernel, kernels_before[path], msg=path)
     fresh_d = generators.build_discriminator(32, ch=8, seed=config.seed,
-                                             channels=config.channels)
+                                             channels=config.model.channels)
     before = [v.numpy() for v in fresh_d.trainable_variables]
     tf.train.Checkpoint(discriminator=fresh_d).restore(
         tf.train.latest_checkpoint(workdir_lib.checkpoint_dir(
@@ -85,10 +85,10 @@ class MethodRunTest(tf.test.TestCase):
                                     checkpoint_every=2,
                                     method="adversarial_ticket", d_width=8)
     train_lib.run(straight)
-    split = dataclasses.replace(straight, workdir=base + "/split",
+    split = straight.replace(workdir=base + "/split",
                                 train_steps=2)
     train_lib.run(split)
-    train_lib.run(dataclasses.replace(split, train_steps=4))
+    train_lib.run(split.replace(train_steps=4))
     a = testutil.checkpoint_tensors(straight.workdir)
     b = testutil.checkpoint_tensors(split.workdir)
     self.assertCountEqual(a, b)
@@ -98,14 +98,14 @@ class MethodRunTest(tf.test.TestCase):
 
   def testFinetune_StartsFromTheTicketAndKeepsPrunedWeightsAtZero(self):
     ticket_config, _, _, ticket = self.run_method("ticket", steps=2)
-    z = tf.random.stateless_normal([4, ticket_config.latent_size], [1, 2])
+    z = tf.random.stateless_normal([4, ticket_config.model.latent_size], [1, 2])
     config = testutil.tiny_config(
         self.get_temp_dir() + "/finetune", method="finetune", train_steps=3,
         init_from=ticket_config.workdir, learning_rate=1e-2)
     # Step 0 (before any update): the fine-tuned network is the ticket.
     state = state_lib.build_state(
-        config, tf.distribute.get_strategy(), config.cache_dir,
-        state_lib.extractor_weights(config, config.cache_dir))
+        config, tf.distribute.get_strategy(), config.data.cache_dir,
+        state_lib.extractor_weights(config, config.data.cache_dir))
     self.assertAllClose(state.generator(z, training=False),
                         ticket(z, training=False), atol=1e-5)
     train_lib.run(config)
@@ -130,7 +130,7 @@ class MethodRunTest(tf.test.TestCase):
     with self.assertRaisesRegex(errors.RunError,
                                 "^init_from: .* different generator"):
       train_lib.run(config)
-    missing = dataclasses.replace(config, init_from=self.get_temp_dir() + "/no")
+    missing = config.replace(init_from=self.get_temp_dir() + "/no")
     with self.assertRaisesRegex(errors.RunError,
                                 "^init_from: .*config.json does not exist"):
       train_lib.run(missing)

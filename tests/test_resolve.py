@@ -13,11 +13,11 @@ import testutil
 class ResolveTest(tf.test.TestCase):
 
   def testChannels_FromTheDataset_OnlyWhenNotGiven(self):
-    config = TrainConfig(workdir="w", dataset="mnist_embedded",
+    config = TrainConfig.make(workdir="w", dataset="mnist_embedded",
                          data_dir=testutil.data_dir())
-    self.assertIsNone(config.channels)  # Construction reads no data.
-    self.assertEqual(resolve(config).channels, 1)  # Gray digits.
-    given = dataclasses.replace(config, channels=3)
+    self.assertIsNone(config.model.channels)  # Construction reads no data.
+    self.assertEqual(resolve(config).model.channels, 1)  # Gray digits.
+    given = config.replace(channels=3)
     self.assertIs(resolve(given), given)
 
   def testImageFolder_ChannelsAndSortedClassNames(self):
@@ -28,15 +28,15 @@ class ResolveTest(tf.test.TestCase):
         image = tf.cast(tf.fill([8, 8, 3], 40 * i), tf.uint8)
         tf.io.write_file(os.path.join(root, label, f"{i}.png"),
                          tf.io.encode_png(image))
-    config = resolve(TrainConfig(workdir="w", dataset=f"folder:{root}"))
-    self.assertEqual(config.class_names, ("ant", "zebra"))
-    self.assertEqual(config.channels, 3)
+    config = resolve(TrainConfig.make(workdir="w", dataset=f"folder:{root}"))
+    self.assertEqual(config.data.class_names, ("ant", "zebra"))
+    self.assertEqual(config.model.channels, 3)
     self.assertIs(resolve(config), config)
 
   def testUnreadableData_OneLineNamingTheFlag(self):
     missing = os.path.join(self.get_temp_dir(), "nothing")
     with self.assertRaisesRegex(ValueError, r"^dataset folder:.*no such") as caught:
-      resolve(TrainConfig(workdir="w", dataset=f"folder:{missing}"))
+      resolve(TrainConfig.make(workdir="w", dataset=f"folder:{missing}"))
     self.assertLen(str(caught.exception).splitlines(), 1)
 
 

@@ -20,7 +20,7 @@ class LatentsTest(tf.test.TestCase):
     a = latents.step_latents(config, 3)
     self.assertAllEqual(a[0], latents.step_latents(config, 3)[0])
     self.assertNotAllClose(a[0], latents.step_latents(config, 4)[0])
-    self.assertEqual(a[0].shape, (config.batch_size, config.latent_size))
+    self.assertEqual(a[0].shape, (config.optim.batch_size, config.model.latent_size))
     other = testutil.tiny_config("unused", ticket=TicketOptions(
         keep_ratio=0.1, seed=2))
     self.assertNotAllClose(a[0], latents.step_latents(other, 3)[0])
@@ -37,25 +37,25 @@ class RealBatchTest(tf.test.TestCase):
     config = testutil.tiny_config("unused", method="adversarial_ticket")
     images = state_lib.real_images_in_memory(config)
     self.assertEqual(images.dtype, tf.uint8)
-    self.assertEqual(images.shape[0], config.max_real_images)
+    self.assertEqual(images.shape[0], config.data.max_real_images)
     reference = np.concatenate([b.numpy() for b in datasets.load(
-        config.dataset, 32, "train", config.data_dir).dataset.take(
-            config.max_real_images).batch(64)])
+        config.data.dataset, 32, "train", config.data.data_dir).dataset.take(
+            config.data.max_real_images).batch(64)])
     self.assertAllClose(images.numpy() / 127.5 - 1.0, reference,
                         atol=1 / 127.5)
     a = latents.real_batch(config, images, 5)
     self.assertAllEqual(a, latents.real_batch(config, images, 5))
     self.assertNotAllClose(a, latents.real_batch(config, images, 6))
     # The generator's channels: one for the gray digits.
-    self.assertEqual(a.shape, (config.batch_size, 32, 32, 1))
+    self.assertEqual(a.shape, (config.optim.batch_size, 32, 32, 1))
     # Every image of the batch is one of the dataset's.
     gray = images.numpy()[..., :1].astype(np.float64)
     flat = gray.reshape(len(gray), -1) / 127.5 - 1.0
-    for image in a.numpy().reshape(config.batch_size, -1):
+    for image in a.numpy().reshape(config.optim.batch_size, -1):
       self.assertLess(np.min(np.abs(flat - image).max(axis=1)), 1e-5)
-    colour = dataclasses.replace(config, channels=3)
+    colour = config.replace(channels=3)
     self.assertEqual(latents.real_batch(colour, images, 5).shape,
-                     (config.batch_size, 32, 32, 3))
+                     (config.optim.batch_size, 32, 32, 3))
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ class _Stub:
 
   def run(self, config, start=0):
     return loop.run_steps(config, start, self.step,
-                          [(config.log_every, self.log), (5, self.five)],
+                          [(config.runtime.log_every, self.log), (5, self.five)],
                           self.stop, self.saved.append, lambda: "ckpt-x")
 
 

@@ -24,11 +24,11 @@ def traced_step(workdir, device, **overrides):
                 ticket=TicketOptions(keep_ratio=0.1, seed=1))
   values.update(overrides)
   config = testutil.tiny_config(workdir, **values)
-  dim = features.build(config.features, config.resolution,
+  dim = features.build(config.features.extractor, config.model.resolution,
                        features.RANDOM).feature_dim
   moments = (np.zeros(dim, np.float32), np.ones(dim, np.float32))
   strategy = tf.distribute.get_strategy()
-  state = state_lib.build_state(config, strategy, config.cache_dir,
+  state = state_lib.build_state(config, strategy, config.data.cache_dir,
                                 features.RANDOM, moments)
   step = step_lib.train_step_fn(config, strategy, state)
   with tf.device(device):

@@ -71,14 +71,14 @@ class ParsePilotTest(tf.test.TestCase):
                                values)
     config = pilots.run_config(pilot, plan_lib.Setting("ticket", 0.1, 4),
                                "/tmp/runs", values)
-    self.assertEqual(config.learning_rate, 1e-3)
+    self.assertEqual(config.optim.learning_rate, 1e-3)
     self.assertFalse(config.ticket.last_dense)
     self.assertEqual((config.ticket.seed, config.ticket.keep_ratio),
                      (4, 0.1))
     self.assertEqual(config.workdir, "/tmp/runs/p/ticket_k0.1_s4")
     shared = pilots.run_config(pilots.parse_pilot("s", values),
                                plan_lib.Setting("dense", 1.0, 0), "/r", values)
-    self.assertEqual((shared.learning_rate, shared.method), (2e-4, "dense"))
+    self.assertEqual((shared.optim.learning_rate, shared.method), (2e-4, "dense"))
     self.assertTrue(shared.ticket.last_dense)
     with self.assertRaisesRegex(ValueError, "^pilot q: width"):
       pilots.pilot_config(pilots.parse_pilot("q --width=0", values), values)

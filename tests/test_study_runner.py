@@ -29,7 +29,7 @@ class RunnerTest(tf.test.TestCase):
 
   def testBestCheckpointWithBn_ReportSplitRowAndReuse(self):
     setting = plan_lib.Setting("ticket", 0.1, 0)
-    base = dataclasses.replace(self.base, eval_bn_batches=2)
+    base = self.base.replace(eval_bn_batches=2)
     best_run, = plan_lib.study_runs(base, [setting], self.runs, "best")
     row, = runner.run_one(best_run)
     workdir = os.path.join(self.runs, setting.name)
@@ -51,7 +51,7 @@ class RunnerTest(tf.test.TestCase):
                      ("last", 0, 3))
     self.assertTrue(os.path.exists(path.replace(workdir, workdir + ".stale-1")))
     self.assertFalse(os.path.exists(path))
-    self.assertEqual(workdir_lib.read_config(workdir).eval_bn_batches, 0)
+    self.assertEqual(workdir_lib.read_config(workdir).eval.bn_batches, 0)
 
     rows = [row, dict(last, method="dense", keep_ratio=1.0)]
     tuning_rows = [{"pilot": "shared", "flags": "", "method": "ticket",
@@ -78,13 +78,13 @@ class RunnerTest(tf.test.TestCase):
 
   def testMethodBases_OwnFlagsForOneMethodRecordedInItsRows(self):
     plan = [plan_lib.Setting("ticket", 0.1, 1), plan_lib.Setting("dense", 1.0, 1)]
-    dense = dataclasses.replace(self.base, learning_rate=5e-3)
+    dense = self.base.replace(learning_rate=5e-3)
     rows = runner.run_plan(plan_lib.study_runs(
         self.base, plan, self.runs, method_bases={"dense": dense},
         method_flags={"dense": "--learning_rate=5e-3"}))
     self.assertEqual([r["flags"] for r in rows], ["", "--learning_rate=5e-3"])
-    rates = [workdir_lib.read_config(r["run"]).learning_rate for r in rows]
-    self.assertEqual(rates, [self.base.learning_rate, 5e-3])
+    rates = [workdir_lib.read_config(r["run"]).optim.learning_rate for r in rows]
+    self.assertEqual(rates, [self.base.optim.learning_rate, 5e-3])
     out = self.get_temp_dir()
     md = os.path.join(out, "R.md")
     report.write_report(self.base, rows, os.path.join(out, "r.json"),
@@ -106,7 +106,7 @@ class RunnerTest(tf.test.TestCase):
     self.assertEqual(again, rows)
     self.assertFalse(os.path.exists(runs))
     # Another configuration, or another reported checkpoint, runs again.
-    other = dataclasses.replace(self.base, learning_rate=1e-2)
+    other = self.base.replace(learning_rate=1e-2)
     other_run, = plan_lib.study_runs(other, plan, runs)
     self.assertIsNone(runner.stored_rows(rows, other_run))
     self.assertIsNone(runner.stored_rows(
@@ -118,7 +118,7 @@ class RunnerTest(tf.test.TestCase):
     self.assertEqual(rerun[0]["config"]["learning_rate"], 1e-2)
 
   def testBestWithoutEvalEvery_Refused(self):
-    base = dataclasses.replace(self.base, eval_every=0)
+    base = self.base.replace(eval_every=0)
     with self.assertRaisesRegex(ValueError, "^report_checkpoint: 'best' needs"):
       plan_lib.study_runs(base, [], self.runs, "best")
     with self.assertRaisesRegex(ValueError, "^report_checkpoint must be"):
@@ -179,10 +179,10 @@ def _flag_values_of(config, **changes):
   command would have them."""
   values = flags.FlagValues()
   config_flags.define(flag_values=values)
-  args = {"workdir": config.workdir, "dataset": config.dataset,
-          "data_dir": config.data_dir, "features": config.features,
-          "width": config.width, "eval_every": config.eval_every,
-          "eval_samples": config.eval_samples, "cache_dir": config.cache_dir,
+  args = {"workdir": config.workdir, "dataset": config.data.dataset,
+          "data_dir": config.data.data_dir, "features": config.features.extractor,
+          "width": config.model.width, "eval_every": config.eval.every,
+          "eval_samples": config.eval.num_samples, "cache_dir": config.data.cache_dir,
           **changes}
   values(["prog"] + [f"--{k}={v}" for k, v in args.items()])
   return values

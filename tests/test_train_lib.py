@@ -39,7 +39,7 @@ class SearchTest(tf.test.TestCase):
     self.assertEqual(result["step"], 4)
     self.assertTrue(np.isfinite(result["metrics"]["loss"]))
 
-    fresh = generators.build(config.arch, **config.generator_kwargs())
+    fresh = generators.build(config.model.arch, **config.generator_kwargs())
     found = workdir_lib.restore_generator(config)
     kernels, fresh_kernels = (masked_arrays(found, "kernel"),
                               masked_arrays(fresh, "kernel"))
@@ -79,7 +79,7 @@ class SearchTest(tf.test.TestCase):
         self.get_temp_dir() + "/dense", train_steps=2,
         method="dense", ticket=TicketOptions(seed=1))
     train_lib.run(config)
-    fresh = generators.build(config.arch, **config.generator_kwargs())
+    fresh = generators.build(config.model.arch, **config.generator_kwargs())
     trained = workdir_lib.restore_generator(config)
     self.assertEmpty(masked_arrays(trained, "scores"))
     kernels = masked_arrays(trained, "kernel")
@@ -93,10 +93,10 @@ class SearchTest(tf.test.TestCase):
     straight = testutil.tiny_config(base + "/straight", train_steps=6,
                                     checkpoint_every=3)
     train_lib.run(straight)
-    split = dataclasses.replace(straight, workdir=base + "/split",
+    split = straight.replace(workdir=base + "/split",
                                 train_steps=3)
     self.assertEqual(train_lib.run(split)["steps_this_run"], 3)
-    resumed = train_lib.run(dataclasses.replace(split, train_steps=6))
+    resumed = train_lib.run(split.replace(train_steps=6))
     self.assertEqual((resumed["step"], resumed["steps_this_run"]), (6, 3))
     a, b = checkpoint_tensors(straight.workdir), checkpoint_tensors(
         base + "/split")
@@ -122,15 +122,15 @@ class SearchTest(tf.test.TestCase):
               for e in events.Tensors("learning_rate")}
     steps = sorted(logged)
     self.assertEqual(steps, list(range(1, 13)))
-    expected = [straight.learning_rate * (1 + np.cos(np.pi * (s - 1) / 10)) / 2
+    expected = [straight.optim.learning_rate * (1 + np.cos(np.pi * (s - 1) / 10)) / 2
                 for s in steps]
     self.assertAllClose([logged[s] for s in steps], expected, rtol=1e-5,
                         atol=1e-12)
-    self.assertLess(logged[11], 1e-9 * straight.learning_rate + 1e-12)
-    split = dataclasses.replace(straight, workdir=base + "/split",
+    self.assertLess(logged[11], 1e-9 * straight.optim.learning_rate + 1e-12)
+    split = straight.replace(workdir=base + "/split",
                                 train_steps=8)
     train_lib.run(split)
-    train_lib.run(dataclasses.replace(split, train_steps=12))
+    train_lib.run(split.replace(train_steps=12))
     a, b = checkpoint_tensors(straight.workdir), checkpoint_tensors(
         split.workdir)
     self.assertCountEqual(a, b)
@@ -150,7 +150,7 @@ class SearchTest(tf.test.TestCase):
     try:
       config = testutil.tiny_config("relative/run", train_steps=2)
       train_lib.run(config)
-      resumed = train_lib.run(dataclasses.replace(config, train_steps=3))
+      resumed = train_lib.run(config.replace(train_steps=3))
     finally:
       os.chdir(cwd)
     self.assertEqual((resumed["step"], resumed["steps_this_run"]), (3, 1))
@@ -158,8 +158,7 @@ class SearchTest(tf.test.TestCase):
   def testWorkdirOfAnotherConfiguration_RefusedBeforeAnyWork(self):
     config = testutil.tiny_config(self.get_temp_dir() + "/w", train_steps=1)
     train_lib.run(config)
-    other = dataclasses.replace(
-        config, ticket=TicketOptions(keep_ratio=0.3, seed=1))
+    other = config.replace(ticket=TicketOptions(keep_ratio=0.3, seed=1))
     with self.assertRaisesRegex(errors.RunError,
                                 "^workdir: .*keep_ratio.*0.1.*0.3"):
       train_lib.run(other)
@@ -253,7 +252,7 @@ class ReplicaTest(tf.test.TestCase):
   def testTwoCpuReplicas_SameSearchAsOneDevice(self):
     base = self.get_temp_dir()
     one = testutil.tiny_config(base + "/one", train_steps=2)
-    two = dataclasses.replace(one, workdir=base + "/two", strategy="mirrored",
+    two = one.replace(workdir=base + "/two", strategy="mirrored",
                               cpu_replicas=2)
     result_one = train_lib.run(one)
     result_two = train_lib.run(two)
@@ -284,14 +283,14 @@ class PrecisionAndXlaTest(tf.test.TestCase):
     scores_at_2 = masked_arrays(workdir_lib.restore_generator(base),
                                 "scores")
     for precision, steps in (("float16", 4), ("float32", 6)):
-      config = dataclasses.replace(base, precision=precision,
+      config = base.replace(precision=precision,
                                    train_steps=steps, eval_every=0)
       result = train_lib.run(config)
       self.assertEqual(result["step"], steps)
       self.assertTrue(np.isfinite(result["metrics"]["loss"]), precision)
     found = workdir_lib.restore_generator(config)
     self.assertEqual(found.dtype_policy.name, "float32")
-    self.assertEqual(found(tf.zeros([2, config.latent_size])).dtype,
+    self.assertEqual(found(tf.zeros([2, config.model.latent_size])).dtype,
                      tf.float32)
     moved = masked_arrays(found, "scores")
     self.assertTrue(any(np.any(moved[k] != scores_at_2[k]) for k in moved))
@@ -307,7 +306,7 @@ class PrecisionAndXlaTest(tf.test.TestCase):
     self.assertEqual(serve.structured_input_signature[1]["z"].dtype,
                      tf.float32)
     z = np.random.default_rng(0).normal(
-        size=(2, config.latent_size)).astype(np.float32)
+        size=(2, config.model.latent_size)).astype(np.float32)
     images = serve(z=tf.constant(z))["images"]
     self.assertEqual(images.dtype, tf.uint8)
     expected = np.clip(np.round((found(z, training=False).numpy() + 1)
@@ -317,7 +316,7 @@ class PrecisionAndXlaTest(tf.test.TestCase):
   def testJitCompile_OneDevice_TheSameSearch(self):
     base = self.get_temp_dir()
     plain = testutil.tiny_config(base + "/plain", train_steps=3)
-    jit = dataclasses.replace(plain, workdir=base + "/jit", jit_compile=True)
+    jit = plain.replace(workdir=base + "/jit", jit_compile=True)
     result_plain, result_jit = train_lib.run(plain), train_lib.run(jit)
     for name, value in result_plain["metrics"].items():
       self.assertAllClose(result_jit["metrics"][name], value, rtol=1e-3,

@@ -78,7 +78,7 @@ def tiny_config(workdir: str, **overrides) -> TrainConfig:
                 checkpoint_every=2, log_every=2, sample_every=2,
                 strategy="default")
   values.update(overrides)
-  return resolve(TrainConfig(**values))
+  return resolve(TrainConfig.make(**values))
 
 
 def run_python(*args, timeout=300, env=None, cwd=REPO, drop_env=()):
@@ -202,7 +202,7 @@ def score_disagreement(workdir_a: str, workdir_b: str) -> float:
   config_b = workdir_lib.read_config(workdir_b)
   scores = lambda g: {l.path: l.scores.numpy()
                       for l in layers.masked_layers(g) if l.scores is not None}
-  initial = scores(generators.build(config_a.arch,
+  initial = scores(generators.build(config_a.model.arch,
                                     **config_a.generator_kwargs()))
   a = scores(workdir_lib.restore_generator(config_a))
   b = scores(workdir_lib.restore_generator(config_b))

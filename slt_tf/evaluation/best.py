@@ -34,9 +34,9 @@ class BestKeeper:
   """
 
   def __init__(self, config: TrainConfig):
-    self.config, self.every = config, config.eval_every
+    self.config, self.every = config, config.eval.every
     self.split = datasets.held_out_splits(
-        config.dataset, config.data_dir, config.holdout).selection
+        config.data.dataset, config.data.data_dir, config.data.holdout).selection
     self.directory = os.path.join(config.workdir, workdir_lib.BEST)
     self.state = self.evaluator = self.key = self.best = None
     self._twin = None
@@ -48,7 +48,7 @@ class BestKeeper:
     if generator.dtype_policy.name == "float32":
       return generator
     if self._twin is None:
-      self._twin = generators.build(self.config.arch,
+      self._twin = generators.build(self.config.model.arch,
                                     **self.config.generator_kwargs())
     self._twin.set_weights(generator.get_weights())
     return self._twin
@@ -58,8 +58,8 @@ class BestKeeper:
     generator and reads the best checkpoint kept so far."""
     config = self.config
     self.state = state
-    self.evaluator = Evaluator(config, self.split, config.eval_settings(),
-                               config.cache_dir)
+    self.evaluator = Evaluator(config, self.split, config.eval.settings(),
+                               config.data.cache_dir)
     self.key = metric_name("fid", self.evaluator.backbone.name,
                            self.evaluator.n)
     best_json = workdir_lib.best_record_path(self.config.workdir)

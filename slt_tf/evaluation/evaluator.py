@@ -49,7 +49,7 @@ class Evaluator:
     config: the run's configuration (dataset, resolution, latent size).
     split: the real split compared against.
     settings: what is computed (N, backbone, latent seed, batch-norm
-      re-estimation on batches of ``config.batch_size`` fresh latents,
+      re-estimation on batches of ``config.optim.batch_size`` fresh latents,
       gray diagnostic); see ``slt_tf.eval_settings``.
     cache_dir: cache of real activations and the domain evaluator (default:
       the run's, else ``cache.default_dir()``).
@@ -66,15 +66,15 @@ class Evaluator:
     num_samples, backbone = settings.num_samples, settings.backbone
     backbone_weights = settings.backbone_weights
     self._sample_for, self._sample = None, None
-    cache_dir = cache_dir or config.cache_dir or cache.default_dir()
-    name = (backbones.default_backbone(config.dataset, backbone_weights,
-                                       config.data_dir, config.holdout)
+    cache_dir = cache_dir or config.data.cache_dir or cache.default_dir()
+    name = (backbones.default_backbone(config.data.dataset, backbone_weights,
+                                       config.data.data_dir, config.data.holdout)
             if backbone == "auto" else backbone)
-    self.backbone = backbones.build(name, config.resolution, backbone_weights,
-                                    config.dataset, cache_dir,
-                                    config.data_dir, config.holdout)
-    real = datasets.load(config.dataset, config.resolution, split,
-                         config.data_dir, holdout=config.holdout)
+    self.backbone = backbones.build(name, config.model.resolution, backbone_weights,
+                                    config.data.dataset, cache_dir,
+                                    config.data.data_dir, config.data.holdout)
+    real = datasets.load(config.data.dataset, config.model.resolution, split,
+                         config.data.data_dir, holdout=config.data.holdout)
     self.n = min(num_samples, real.count)
     if self.n < num_samples:
       logging.warning("evaluation N=%d: the split %s holds %d images, fewer "
@@ -82,9 +82,9 @@ class Evaluator:
                       "named with the N used", self.n, split, real.count,
                       num_samples)
     key = {"kind": "real_activations",
-           "dataset": datasets.identity(config.dataset, config.data_dir,
-                                        config.holdout),
-           "split": split, "resolution": config.resolution, "count": self.n,
+           "dataset": datasets.identity(config.data.dataset, config.data.data_dir,
+                                        config.data.holdout),
+           "split": split, "resolution": config.model.resolution, "count": self.n,
            "backbone": self.backbone.name,
            "weights_id": self.backbone.weights_id}
     path = cache.entry_path(cache_dir, "real_activations", key)
@@ -94,7 +94,7 @@ class Evaluator:
       acts, _ = backbones.activations(
           self.backbone, datasets.batched(real.dataset.take(self.n), batch_size))
       logging.info("real activations: %d %s/%s images through %s in %.1f s, "
-                   "cached in %s", self.n, config.dataset, split,
+                   "cached in %s", self.n, config.data.dataset, split,
                    self.backbone.describe(), time.time() - start, path)
       return {"activations": acts}
 
@@ -114,7 +114,7 @@ class Evaluator:
     for start in range(0, self.n, self.batch_size):
       b = min(self.batch_size, self.n - start)
       inputs = inputs_lib.latent_batch(
-          b, config.latent_size, config.num_classes,
+          b, config.model.latent_size, config.model.num_classes,
           tf.constant([self.seed ^ _EVAL_SEED, start], tf.int64))
       # Gray samples reach the 3-channel backbone as 3 equal channels.
       images = images_lib.to_rgb(tf.cast(
@@ -133,8 +133,8 @@ class Evaluator:
                        "are constants and cannot be re-estimated")
       config = self.config
       statistics = batch_norm_stats.reestimated(
-          generator, self.bn_batches, config.batch_size, config.latent_size,
-          config.num_classes, self.seed)
+          generator, self.bn_batches, config.optim.batch_size, config.model.latent_size,
+          config.model.num_classes, self.seed)
     with statistics:
       fake, logits = backbones.activations(self.backbone,
                                            self.generated_images(generator))
@@ -193,8 +193,8 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
   if settings is None:
     settings = run_settings(config, saved_model=bool(saved_model))
   if split is None:
-    split = datasets.held_out_splits(config.dataset, config.data_dir,
-                                      config.holdout).report
+    split = datasets.held_out_splits(config.data.dataset, config.data.data_dir,
+                                      config.data.holdout).report
   if reuse and not saved_model:
     stored = results.stored_result(config, workdir, checkpoint, split, label,
                             settings)
@@ -214,7 +214,7 @@ def run_settings(config: TrainConfig, saved_model: bool = False,
   """``EvalSettings`` (N=10,000 unless changed) with the run's batch-norm
   re-estimation (``eval_bn_batches``), so that an evaluation reports what the
   search's keeper saw; 0 for an export, whose statistics are constants."""
-  bn = 0 if saved_model else config.eval_bn_batches
+  bn = 0 if saved_model else config.eval.bn_batches
   return EvalSettings(**{"bn_batches": bn, **changes})
 
 
@@ -234,7 +234,7 @@ def _evaluate(config: TrainConfig, workdir, checkpoint, split, saved_model,
             "n": evaluator.n,
             "requested_n": evaluator.settings.num_samples,
             "eval_seed": evaluator.seed,
-            "dataset": config.dataset}
+            "dataset": config.data.dataset}
   if evaluator.grayscale:
     result["grayscale"] = True
   if evaluator.bn_batches:

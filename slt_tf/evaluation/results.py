@@ -36,8 +36,8 @@ def split_role(config: TrainConfig, split: str) -> str:
   else the split's own name made file-safe. The exact split string is kept
   inside every result."""
   try:
-    splits = datasets.held_out_splits(config.dataset, config.data_dir,
-                                      config.holdout)
+    splits = datasets.held_out_splits(config.data.dataset, config.data.data_dir,
+                                      config.data.holdout)
   except datasets.DataError:
     splits = None
   if splits is not None and split == splits.selection:

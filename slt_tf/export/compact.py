@@ -125,9 +125,9 @@ def read_ticket(path: str, arch: Optional[str] = None
   except (KeyError, ValueError) as e:
     raise ExportError(f"ticket: {path} does not describe a valid generator "
                       f"({e})") from None
-  _check_arch(path, config.arch, arch)
+  _check_arch(path, config.model.arch, arch)
   try:
-    generator = generators.build(config.arch, **config.generator_kwargs())
+    generator = generators.build(config.model.arch, **config.generator_kwargs())
     masks = {}
     for i, layer in enumerate(layers.masked_layers(generator)):
       if not layer.is_ticket:

@@ -148,8 +148,8 @@ def export_saved_model(frozen: keras.Model, config: TrainConfig,
   if os.path.exists(final):
     raise ExportError(f"version: {final} exists already (TF Serving versions "
                       "are immutable); pick another --version")
-  nz = config.latent_size
-  conditional = bool(config.num_classes)
+  nz = config.model.latent_size
+  conditional = bool(config.model.num_classes)
 
   def generate(z, label=None):
     # A request of another latent size gets this message, not a reshape's.
@@ -170,7 +170,7 @@ def export_saved_model(frozen: keras.Model, config: TrainConfig,
                                 tf.TensorSpec([], tf.int64, name="seed")])
   def sample(num_images, seed):
     # Drawn as the search and the evaluator draw theirs (one function).
-    drawn = inputs_lib.latent_batch(num_images, nz, config.num_classes,
+    drawn = inputs_lib.latent_batch(num_images, nz, config.model.num_classes,
                                     tf.stack([seed, tf.constant(0, tf.int64)]))
     return generate(*drawn)
 

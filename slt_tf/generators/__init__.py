@@ -33,7 +33,7 @@ from slt_tf.ticket.options import TicketOptions
 
 def build(arch: str, resolution: int = 64, width: Optional[int] = None,
           nz: Optional[int] = None, ticket: Optional[TicketOptions] = None,
-          **options):
+          check_range: bool = False, **options):
   """Builds a generator.
 
   Args:
@@ -43,6 +43,9 @@ def build(arch: str, resolution: int = 64, width: Optional[int] = None,
     nz: latent size; None for the architecture's default.
     ticket: how the masked layers are made, whole. Alternatively give its
       fields as keywords (``keep_ratio=0.1, mode="dense", seed=0, ...``).
+    check_range: a user architecture (MODULE:FUNCTION) only: draw two
+      latents and check that the images lie in [-1, 1] (a search does, once,
+      when it starts; a rebuild of a searched generator need not).
     **options: ``TicketOptions`` fields (when ``ticket`` is None) and
       architecture arguments (every architecture: channels, 1 or 3; BigGAN:
       num_classes, shared_dim, attention_resolutions).
@@ -65,7 +68,7 @@ def build(arch: str, resolution: int = 64, width: Optional[int] = None,
     from slt_tf.generators import user  # pylint: disable=g-import-not-at-top
     return user.build(arch, resolution=resolution, width=width,
                       nz=default_nz(arch) if nz is None else nz,
-                      ticket=ticket, **options)
+                      ticket=ticket, check_range=check_range, **options)
   spec = architecture(arch)
   kwargs = dict(resolution=resolution, options=ticket,
                 nz=spec.default_nz if nz is None else nz)

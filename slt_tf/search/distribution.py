@@ -22,7 +22,7 @@ PEER_ERRORS = (tf.errors.UnavailableError, tf.errors.AbortedError,
 def make_strategy(config: TrainConfig) -> tf.distribute.Strategy:
   """The distribution strategy the config asks for (see ``TrainConfig``)."""
   gpus = tf.config.list_physical_devices("GPU")
-  name = config.strategy
+  name = config.runtime.strategy
   if name == "auto":
     name = "mirrored" if len(gpus) > 1 else "default"
   if name == "default":
@@ -32,12 +32,12 @@ def make_strategy(config: TrainConfig) -> tf.distribute.Strategy:
       raise RunError("strategy: 'multi_worker' needs the TF_CONFIG "
                      "environment variable describing the cluster")
     options = tf.distribute.experimental.CommunicationOptions(
-        timeout_seconds=config.collective_timeout_s or None)
+        timeout_seconds=config.runtime.collective_timeout_s or None)
     return tf.distribute.MultiWorkerMirroredStrategy(
         communication_options=options)
-  if gpus or config.cpu_replicas == 1:
+  if gpus or config.runtime.cpu_replicas == 1:
     return mirrored_strategy(None)
-  return mirrored_strategy(tuple(_logical_cpus(config.cpu_replicas)))
+  return mirrored_strategy(tuple(_logical_cpus(config.runtime.cpu_replicas)))
 
 
 _MIRRORED = {}
@@ -56,9 +56,9 @@ def check_jit_compile(config: TrainConfig, strategy) -> None:
   Raises:
     RunError: naming ``jit_compile`` and the configuration.
   """
-  if not config.jit_compile or strategy.num_replicas_in_sync == 1:
+  if not config.runtime.jit_compile or strategy.num_replicas_in_sync == 1:
     return
-  if config.strategy == "multi_worker":
+  if config.runtime.strategy == "multi_worker":
     raise RunError("jit_compile: not supported with strategy 'multi_worker' "
                    "(XLA across hosts is untested); drop --jit_compile")
   devices = getattr(strategy.extended, "worker_devices", ())

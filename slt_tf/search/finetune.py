@@ -27,9 +27,9 @@ def check_init_from(config: TrainConfig) -> TrainConfig:
   # The same generator, but for the layers' mode (the ticket's scores).
   mine = dict(config.generator_kwargs(),
               ticket=dataclasses.replace(config.ticket, mode="ticket"))
-  if source.arch != config.arch or source.generator_kwargs() != mine:
+  if source.model.arch != config.model.arch or source.generator_kwargs() != mine:
     raise RunError(f"init_from: {config.init_from} holds a different "
-                   f"generator ({source.arch} {source.generator_kwargs()}); "
+                   f"generator ({source.model.arch} {source.generator_kwargs()}); "
                    "use the ticket's --arch, --resolution, --width, --nz, "
                    "--seed and ticket flags")
   if not tf.train.latest_checkpoint(workdir.checkpoint_dir(source.workdir)):

@@ -16,11 +16,11 @@ _REAL_SEED_OFFSET = 1 << 32  # Keeps the real-batch draws apart from latents'.
 
 def fixed_latents(config: TrainConfig) -> list:
   """The fixed inputs of the sample grid: z (and labels), from the run's seed."""
-  z = tf.random.stateless_normal([config.grid_size, config.latent_size],
+  z = tf.random.stateless_normal([config.runtime.grid_size, config.model.latent_size],
                                  seed=[config.seed, _SAMPLE_SEED])
-  if config.num_classes:
+  if config.model.num_classes:
     # One row of the grid per class rather than random labels.
-    return [z, tf.range(config.grid_size) % config.num_classes]
+    return [z, tf.range(config.runtime.grid_size) % config.model.num_classes]
   return [z]
 
 
@@ -28,8 +28,8 @@ def step_latents(config: TrainConfig, step) -> list:
   """The global batch of generator inputs of ``step`` (a function of seed, step)."""
   seed = tf.stack([tf.constant(config.seed, tf.int64),
                    tf.cast(step, tf.int64)])
-  return inputs.latent_batch(config.batch_size, config.latent_size,
-                             config.num_classes, seed)
+  return inputs.latent_batch(config.optim.batch_size, config.model.latent_size,
+                             config.model.num_classes, seed)
 
 
 def real_batch(config: TrainConfig, images: tf.Variable, step) -> tf.Tensor:
@@ -39,11 +39,11 @@ def real_batch(config: TrainConfig, images: tf.Variable, step) -> tf.Tensor:
   seed = tf.stack([tf.constant(config.seed + _REAL_SEED_OFFSET, tf.int64),
                    tf.cast(step, tf.int64)])
   index = tf.random.stateless_uniform(
-      [config.batch_size], seed=seed, minval=0,
+      [config.optim.batch_size], seed=seed, minval=0,
       maxval=tf.shape(images, out_type=tf.int64)[0], dtype=tf.int64)
   # The generator's channels, as the discriminator sees both.
   return images_lib.to_channels(images_lib.from_uint8(tf.gather(images, index)),
-                                config.channels)
+                                config.model.channels)
 
 
 def step_batch(config: TrainConfig, step, real_images=None) -> dict:

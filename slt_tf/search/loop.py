@@ -79,14 +79,14 @@ def check_inputs(config: TrainConfig) -> None:
   Raises:
     datasets.DataError, features.WeightsError: naming the flag and what is wrong.
   """
-  datasets.check(config.dataset, config.split, config.data_dir, config.download,
-                 config.holdout)
-  if config.features == "classifier" and not config.feature_weights:
-    datasets.load(config.dataset, config.resolution, config.split,
-                  config.data_dir, with_labels=True,
-                  holdout=config.holdout)  # Fails without labels.
+  datasets.check(config.data.dataset, config.data.split, config.data.data_dir, config.data.download,
+                 config.data.holdout)
+  if config.features.extractor == "classifier" and not config.features.weights:
+    datasets.load(config.data.dataset, config.model.resolution, config.data.split,
+                  config.data.data_dir, with_labels=True,
+                  holdout=config.data.holdout)  # Fails without labels.
   else:
-    features_lib.check_weights(config.features, config.feature_weights)
+    features_lib.check_weights(config.features.extractor, config.features.weights)
   if config.method_spec.needs_ticket:
     finetune.check_init_from(config)
 
@@ -110,8 +110,8 @@ def run(config: TrainConfig, flags_text: str = "",
   strategy = distribution.make_strategy(config)  # First: it may configure logical devices.
   runtime.log_once()
   distribution.check_jit_compile(config, strategy)
-  if config.batch_size % strategy.num_replicas_in_sync:
-    raise RunError(f"batch_size: {config.batch_size} is not divisible by the "
+  if config.optim.batch_size % strategy.num_replicas_in_sync:
+    raise RunError(f"batch_size: {config.optim.batch_size} is not divisible by the "
                    f"{strategy.num_replicas_in_sync} replicas")
   check_inputs(config)
   chief = distribution.is_chief(strategy)
@@ -161,7 +161,7 @@ def finite_metrics(out: dict, step: int, last_checkpoint: Optional[str]
 
 def run_steps(config: TrainConfig, step: int, train_step, actions,
               stop: StopRequest, save, last_checkpoint) -> Tuple[int, dict]:
-  """Steps from ``step`` until ``config.train_steps`` or a stop request.
+  """Steps from ``step`` until ``config.optim.train_steps`` or a stop request.
 
   Args:
     config: its ``train_steps``, ``log_every`` and ``checkpoint_every``.
@@ -182,12 +182,12 @@ def run_steps(config: TrainConfig, step: int, train_step, actions,
     FloatingPointError: a non-finite loss (before it could be saved).
   """
   metrics, saved_at = {}, step
-  while step < config.train_steps and not stop.signal:
+  while step < config.optim.train_steps and not stop.signal:
     out = train_step(step)
     step += 1
-    last = step == config.train_steps or stop.signal is not None
-    due = itstime(step, config.checkpoint_every, last)
-    if due or itstime(step, config.log_every):
+    last = step == config.optim.train_steps or stop.signal is not None
+    due = itstime(step, config.runtime.checkpoint_every, last)
+    if due or itstime(step, config.runtime.log_every):
       metrics = finite_metrics(out, step, last_checkpoint())
     for every, action in actions:
       if itstime(step, every, last):
@@ -213,7 +213,7 @@ def _guarded_step(config: TrainConfig, strategy, train_step, state,
                                                real_images))
     except (tf.errors.InvalidArgumentError,
             tf.errors.UnimplementedError) as e:
-      if not (config.jit_compile and step == first_step):
+      if not (config.runtime.jit_compile and step == first_step):
         raise
       # The first step compiles: what XLA refuses fails here.
       raise RunError(
@@ -221,7 +221,7 @@ def _guarded_step(config: TrainConfig, strategy, train_step, state,
           f"{strategy.num_replicas_in_sync} replica(s) "
           f"({distribution.first_cause(e)}); drop --jit_compile") from None
     except distribution.PEER_ERRORS as e:
-      if strategy.num_replicas_in_sync == 1 and config.strategy != (
+      if strategy.num_replicas_in_sync == 1 and config.runtime.strategy != (
           "multi_worker"):
         raise
       raise distribution.WorkerLost(
@@ -237,16 +237,16 @@ def _search(config: TrainConfig, flags_text: str, hooks, strategy,
   """``run`` once the inputs are checked and the workdir is locked."""
   reused = (workdir.prepare(config, flags_text) if chief else
             os.path.exists(workdir.config_path(config.workdir)))
-  cache_dir = config.cache_dir or cache.default_dir()
+  cache_dir = config.data.cache_dir or cache.default_dir()
   weights = state_lib.extractor_weights(config, cache_dir)
   state = state_lib.build_state(config, strategy, cache_dir, weights)
   counts = generators.prunable_parameter_count(state.generator)
   logging.info("generator %s %dpx: %s prunable parameters, mode=%s "
                "keep_ratio=%g mask_scope=%s; %d replica(s), global batch %d",
-               config.arch, config.resolution, f"{counts['total']:,}",
+               config.model.arch, config.model.resolution, f"{counts['total']:,}",
                config.ticket.mode, config.ticket.keep_ratio,
                config.ticket.mask_scope, strategy.num_replicas_in_sync,
-               config.batch_size)
+               config.optim.batch_size)
   manager, directory = _checkpoints(config, state, strategy, chief, reused)
   last_checkpoint = lambda: manager.latest_checkpoint
   writer = (tf.summary.create_file_writer(
@@ -256,16 +256,16 @@ def _search(config: TrainConfig, flags_text: str, hooks, strategy,
   for hook in hooks:
     hook.begin(state)
   step = int(state.step.numpy())
-  if step >= config.train_steps:
+  if step >= config.optim.train_steps:
     logging.info("step %d >= train_steps %d: nothing to do", step,
-                 config.train_steps)
+                 config.optim.train_steps)
   train_step = _guarded_step(
       config, strategy, step_lib.train_step_fn(config, strategy, state), state,
       state.real_images if config.method_spec.adversarial else None, step,
       last_checkpoint)
-  actions = [(config.log_every, _progress(config, writer, step))]
+  actions = [(config.runtime.log_every, _progress(config, writer, step))]
   if chief:
-    actions.append((config.sample_every, _samples(config, state, writer)))
+    actions.append((config.runtime.sample_every, _samples(config, state, writer)))
   actions += [(hook.every, lambda s, _, hook=hook: hook(s)) for hook in hooks]
 
   def save(at):
@@ -304,7 +304,7 @@ def _checkpoints(config: TrainConfig, state, strategy, chief: bool,
     directory = os.path.join(
         config.workdir, f".scratch_{resolver.task_type}_{resolver.task_id}")
   manager = tf.train.CheckpointManager(state.checkpoint, directory,
-                                       max_to_keep=config.keep_checkpoints)
+                                       max_to_keep=config.runtime.keep_checkpoints)
   latest = workdir.restore_latest(state.checkpoint,
                                   workdir.checkpoint_dir(config.workdir))
   if latest:

@@ -68,33 +68,33 @@ class CosineCycle(keras.optimizers.schedules.LearningRateSchedule):
 def learning_rate(config: TrainConfig):
   """The scores' (or weights') learning rate: a constant or a schedule of
   the number of updates made so far."""
-  if config.lr_schedule == "cosine":
-    return keras.optimizers.schedules.CosineDecay(config.learning_rate,
-                                                  config.train_steps)
-  if config.lr_schedule == "cosine_cycle":
-    return CosineCycle(config.learning_rate)
-  return config.learning_rate
+  if config.optim.lr_schedule == "cosine":
+    return keras.optimizers.schedules.CosineDecay(config.optim.learning_rate,
+                                                  config.optim.train_steps)
+  if config.optim.lr_schedule == "cosine_cycle":
+    return CosineCycle(config.optim.learning_rate)
+  return config.optim.learning_rate
 
 
 def ama_learning_rate(config: TrainConfig):
   """The moment moving averages' learning rate: it follows the cycle with
   ``cosine_cycle`` (as the authors' do), else it is constant."""
-  if config.lr_schedule == "cosine_cycle":
-    return CosineCycle(config.ama_learning_rate)
-  return config.ama_learning_rate
+  if config.optim.lr_schedule == "cosine_cycle":
+    return CosineCycle(config.optim.ama_learning_rate)
+  return config.optim.ama_learning_rate
 
 
 def extractor_weights(config: TrainConfig, cache_dir: str) -> Optional[str]:
-  if config.features != "classifier":
-    return config.feature_weights
-  if config.feature_weights:
-    return config.feature_weights
-  path, info = classifier.ensure_trained(config.dataset, config.resolution,
+  if config.features.extractor != "classifier":
+    return config.features.weights
+  if config.features.weights:
+    return config.features.weights
+  path, info = classifier.ensure_trained(config.data.dataset, config.model.resolution,
                                          config.seed, cache_dir,
-                                         config.data_dir,
-                                         holdout=config.holdout)
+                                         config.data.data_dir,
+                                         holdout=config.data.holdout)
   logging.info("feature net: classifier trained on %s (held-out accuracy "
-               "%.4f), weights %s", config.dataset, info["test_accuracy"],
+               "%.4f), weights %s", config.data.dataset, info["test_accuracy"],
                path)
   return path
 
@@ -116,51 +116,52 @@ def build_state(config: TrainConfig, strategy, cache_dir: str,
   """
   with strategy.scope():
     keras.utils.set_random_seed(config.seed)
-    extractor = features_lib.build(config.features, config.resolution,
-                                   weights, config.feature_bn, config.seed,
-                                   config.feature_layers)
+    extractor = features_lib.build(config.features.extractor, config.model.resolution,
+                                   weights, config.features.bn, config.seed,
+                                   config.features.layers)
     logging.info("features: %s", extractor.describe())
     if weights == features_lib.RANDOM:
       logging.warning("the feature extractor has RANDOM weights: the search "
                       "will not learn meaningful images")
     if real_moments is None:
       mean, var, _ = real_stats.load_or_compute(
-          extractor, config.dataset, config.resolution, config.split,
-          config.batch_size, cache_dir, config.data_dir,
-          config.max_real_images, config.holdout)
+          extractor, config.data.dataset, config.model.resolution, config.data.split,
+          config.optim.batch_size, cache_dir, config.data.data_dir,
+          config.data.max_real_images, config.data.holdout)
     else:
       mean, var = real_moments
-    with precision_lib.policy_scope(config.precision):
-      if config.precision != "float32":
+    with precision_lib.policy_scope(config.runtime.precision):
+      if config.runtime.precision != "float32":
         # The real statistics above are float32's; the step's twin computes
         # in the low precision with the same weights.
-        twin = features_lib.build(config.features, config.resolution,
-                                  weights, config.feature_bn, config.seed,
-                                  config.feature_layers)
+        twin = features_lib.build(config.features.extractor, config.model.resolution,
+                                  weights, config.features.bn, config.seed,
+                                  config.features.layers)
         twin.model.set_weights(extractor.model.get_weights())
         extractor = twin
-      generator = generators.build(config.arch, **config.generator_kwargs())
+      generator = generators.build(config.model.arch, check_range=True,
+                                   **config.generator_kwargs())
     gradient_masks = (finetune.start_from_ticket(config, generator)
                       if config.method_spec.needs_ticket else None)
     objective = losses.MomentMatching(
-        mean, var, ama_learning_rate(config), config.beta1, config.beta2,
-        config.adam_epsilon, config.ama_init, config.seed)
+        mean, var, ama_learning_rate(config), config.optim.beta1, config.optim.beta2,
+        config.optim.adam_epsilon, config.optim.ama_init, config.seed)
     optimizer = precision_lib.wrap_optimizer(keras.optimizers.Adam(
-        learning_rate(config), beta_1=config.beta1, beta_2=config.beta2,
-        epsilon=config.adam_epsilon), config.precision)
+        learning_rate(config), beta_1=config.optim.beta1, beta_2=config.optim.beta2,
+        epsilon=config.optim.adam_epsilon), config.runtime.precision)
     # Built inside the scope before the first step, or MirroredStrategy fails.
     optimizer.build(generator.trainable_variables)
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     adversarial = {}
     if config.method_spec.adversarial:
-      with precision_lib.policy_scope(config.precision):
+      with precision_lib.policy_scope(config.runtime.precision):
         discriminator = generators.build_discriminator(
-            config.resolution, ch=config.d_width, seed=config.seed,
-            channels=config.channels)
+            config.model.resolution, ch=config.adversarial.width, seed=config.seed,
+            channels=config.model.channels)
       d_adam = keras.optimizers.Adam(
-          config.d_learning_rate, beta_1=config.d_beta1,
-          beta_2=config.d_beta2, epsilon=config.adam_epsilon)
-      d_optimizer = precision_lib.wrap_optimizer(d_adam, config.precision)
+          config.adversarial.learning_rate, beta_1=config.adversarial.beta1,
+          beta_2=config.adversarial.beta2, epsilon=config.optim.adam_epsilon)
+      d_optimizer = precision_lib.wrap_optimizer(d_adam, config.runtime.precision)
       d_optimizer.build(discriminator.trainable_variables)
       adversarial = dict(discriminator=discriminator, d_optimizer=d_optimizer)
   # The optimisers' inner state only: checkpoints do not depend on precision.
@@ -187,11 +188,11 @@ def real_images_in_memory(config: TrainConfig,
   at 2.4 GB (``max_real_images`` caps it).
   """
   if array is None:
-    source = datasets.load(config.dataset, config.resolution, config.split,
-                           config.data_dir, holdout=config.holdout)
+    source = datasets.load(config.data.dataset, config.model.resolution, config.data.split,
+                           config.data.data_dir, holdout=config.data.holdout)
     ds = source.dataset
-    if config.max_real_images:
-      ds = ds.take(config.max_real_images)
+    if config.data.max_real_images:
+      ds = ds.take(config.data.max_real_images)
     array = np.concatenate([
         images_lib.to_uint8(batch).numpy()
         for batch in ds.batch(1024)])

@@ -28,7 +28,7 @@ def train_step_fn(config: TrainConfig, strategy, state: State):
   global_scope = (config.ticket.mode == "ticket"
                   and config.ticket.mask_scope == "global")
   replicas = strategy.num_replicas_in_sync
-  local_batch = config.batch_size // replicas
+  local_batch = config.optim.batch_size // replicas
 
   def local_part(tensors):
     context = tf.distribute.get_replica_context()
@@ -76,10 +76,10 @@ def train_step_fn(config: TrainConfig, strategy, state: State):
     return dict(metrics, loss=loss)
 
   per_replica = replica_step
-  if config.jit_compile and replicas > 1:
+  if config.runtime.jit_compile and replicas > 1:
     per_replica = tf.function(replica_step, jit_compile=True)
 
-  @tf.function(jit_compile=config.jit_compile and replicas == 1)
+  @tf.function(jit_compile=config.runtime.jit_compile and replicas == 1)
   def train_step(batch: dict):
     real = batch["real"] if method.adversarial else tf.zeros([])
     metrics = strategy.run(per_replica, args=(batch["latents"], real))

@@ -52,10 +52,10 @@ def log_progress(config: TrainConfig, writer, step: int, metrics: dict,
     tf.summary.scalar("steps_per_second", rate)
   logging.info(
       "step %d/%d  loss %.4g (mean %.4g, var %.4g)  mse mean %.3g var %.3g  "
-      "%.2f steps/s  ETA %s", step, config.train_steps, metrics["loss"],
+      "%.2f steps/s  ETA %s", step, config.optim.train_steps, metrics["loss"],
       metrics["loss_mean"], metrics["loss_var"], metrics["mean_mse"],
       metrics["var_mse"], rate,
-      format_eta((config.train_steps - step) / max(rate, 1e-9)))
+      format_eta((config.optim.train_steps - step) / max(rate, 1e-9)))
 
 
 def write_samples_and_masks(config: TrainConfig, state: State, writer,

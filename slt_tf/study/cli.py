@@ -12,6 +12,7 @@ from absl import flags
 
 from slt_tf import config_flags
 from slt_tf.config import TrainConfig
+from slt_tf import errors
 from slt_tf import fileio
 from slt_tf.study import runner
 from slt_tf.study.plan import Run
@@ -90,3 +91,18 @@ def execute(plan: Sequence[Run], mine: Sequence[Run], results_json: str,
   stored = merge([])
   runner.run_plan(mine, stored, after_each=merge, kind=kind)
   return merge([])
+
+
+def run_and_report(directory: str, flags_name: str, plan: Sequence[Run],
+                   mine: Sequence[Run], results_json: str,
+                   key: Callable[[dict], tuple], drop_others: bool,
+                   then: Callable[[List[dict]], None], kind: str
+                   ) -> List[dict]:
+  """A plan command's run: records the flags in ``directory/flags_name``,
+  makes ``directory/runs``, then ``execute``s this process's runs; a run
+  that diverged exits with a one-line error. Returns all rows."""
+  record_flags(directory, flags_name)
+  os.makedirs(os.path.join(directory, "runs"), exist_ok=True)
+  with errors.exit_on_error(plain=(FloatingPointError,)):
+    return execute(plan, mine, results_json, key, drop_others=drop_others,
+                   then=then, kind=kind)

@@ -168,8 +168,8 @@ def latest_sample_grid(workdir: str) -> Optional[str]:
 def real_grid(config: TrainConfig, split: str, path: str, count: int = 64
               ) -> None:
   """A grid of ``count`` real images of ``split``, as the samples are shown."""
-  real = datasets.load(config.dataset, config.resolution, split,
-                       config.data_dir, holdout=config.holdout)
+  real = datasets.load(config.data.dataset, config.model.resolution, split,
+                       config.data.data_dir, holdout=config.data.holdout)
   batch = next(iter(real.dataset.batch(count)))
   images.write_png(path, images.make_grid(batch.numpy()))
 

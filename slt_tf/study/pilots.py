@@ -253,12 +253,12 @@ def evaluations(config: TrainConfig, eval_seed: int, bn_batches: int
   with latents of ``eval_seed``; the best checkpoint's only when the search
   keeps one (``eval_every``)."""
   split = plan_lib.held_out_split(config, "selection")
-  settings = config.eval_settings().replace(seed=eval_seed)
+  settings = config.eval.settings().replace(seed=eval_seed)
   return tuple(
       plan_lib.Evaluation(variant, checkpoint, split, settings.replace(
           bn_batches=bn_batches if bn else 0), label=f"tune_{variant}")
       for variant, checkpoint, bn in VARIANTS
-      if checkpoint != "best" or config.eval_every)
+      if checkpoint != "best" or config.eval.every)
 
 
 def tuning_runs(pilots: Sequence[Pilot], method_names: Sequence[str],

@@ -88,8 +88,8 @@ class Run:
 def held_out_split(config: TrainConfig, role: str) -> str:
   """The held-out split of ``role`` ("selection" or "report") of the
   configuration's dataset."""
-  splits = datasets.held_out_splits(config.dataset, config.data_dir,
-                                    config.holdout)
+  splits = datasets.held_out_splits(config.data.dataset, config.data.data_dir,
+                                    config.data.holdout)
   return getattr(splits, role)
 
 
@@ -124,7 +124,7 @@ def study_runs(base: TrainConfig, settings: Sequence["Setting"],
                      f"{checkpoint!r}")
   method_bases, method_flags = method_bases or {}, method_flags or {}
   if checkpoint == "best" and not all(
-      c.eval_every for c in [base, *method_bases.values()]):
+      c.eval.every for c in [base, *method_bases.values()]):
     raise ValueError("report_checkpoint: 'best' needs --eval_every (the "
                      "search keeps a best checkpoint only with it)")
   variant = "best" if checkpoint == "best" else "last"
@@ -133,7 +133,7 @@ def study_runs(base: TrainConfig, settings: Sequence["Setting"],
     config = setting_config(base, setting, runs_dir, method_bases)
     evaluation = Evaluation(variant, checkpoint,
                             held_out_split(config, "report"),
-                            config.eval_settings())
+                            config.eval.settings())
     runs.append(Run(config, setting_columns(
         setting, method_flags.get(setting.method, "")), (evaluation,)))
   return runs
@@ -203,7 +203,7 @@ def setting_config(base: TrainConfig, setting: Setting, runs_dir: str,
   ticket = dataclasses.replace(base.ticket, seed=setting.seed,
                                keep_ratio=setting.keep_ratio,
                                mode=methods.get(setting.method).layer_mode)
-  return dataclasses.replace(base, workdir=os.path.join(runs_dir, setting.name),
+  return base.replace(workdir=os.path.join(runs_dir, setting.name),
                              method=setting.method, ticket=ticket)
 
 

@@ -64,7 +64,7 @@ def row(run: Run, evaluation: Evaluation, result: dict) -> dict:
   return {**run.columns, "variant": evaluation.variant,
           **metric_values(result),
           "step": result["step"], "steps": result["step"],
-          "train_steps": run.config.train_steps,
+          "train_steps": run.config.optim.train_steps,
           "backbone": result["backbone"], "n": result["n"],
           "split": result["split"], "run": run.config.workdir,
           "checkpoint": "best" if evaluation.checkpoint == "best" else "last",
@@ -135,7 +135,7 @@ def _stored_differences(workdir: str, config: TrainConfig) -> list:
 
 
 def search(config: TrainConfig) -> None:
-  """Searches (or resumes) one run of a plan to ``config.train_steps``.
+  """Searches (or resumes) one run of a plan to ``config.optim.train_steps``.
 
   A plan's run resumes only a workdir of the same outcome configuration. A
   workdir of other flags (a shared flag changed since, say
@@ -165,7 +165,7 @@ def evaluate(run: Run, evaluation: Evaluation) -> dict:
   return evaluator_lib.evaluate_workdir(
       run.config.workdir, evaluation.checkpoint, evaluation.split,
       evaluation.settings, label=evaluation.label, reuse=True,
-      cache_dir=run.config.cache_dir)
+      cache_dir=run.config.data.cache_dir)
 
 
 def run_one(run: Run) -> List[dict]:

@@ -36,12 +36,12 @@ class GrayRunTest(tf.test.TestCase):
       train_lib.run(cls.config)
 
   def testGrayData_OneChannelRecordedAndDrawn(self):
-    self.assertEqual(self.config.channels, 1)
+    self.assertEqual(self.config.model.channels, 1)
     with open(workdir_lib.config_path(self.workdir)) as f:
       self.assertEqual(json.load(f)["channels"], 1)
     generator = workdir_lib.restore_generator(
         workdir_lib.read_config(self.workdir))
-    z = tf.random.normal([2, self.config.latent_size])
+    z = tf.random.normal([2, self.config.model.latent_size])
     self.assertEqual(generator(z, training=False).shape, (2, 32, 32, 1))
     grids = sorted(os.listdir(os.path.join(self.workdir, "samples")))
     grid = tf.io.decode_png(open(os.path.join(
@@ -52,9 +52,9 @@ class GrayRunTest(tf.test.TestCase):
     workdir = os.path.join(self.get_temp_dir(), "resume")
     config = testutil.tiny_config(workdir, train_steps=2)
     train_lib.run(config)
-    result = train_lib.run(dataclasses.replace(config, train_steps=4))
+    result = train_lib.run(config.replace(train_steps=4))
     self.assertEqual((result["step"], result["steps_this_run"]), (4, 2))
-    self.assertEqual(workdir_lib.read_config(workdir).channels, 1)
+    self.assertEqual(workdir_lib.read_config(workdir).model.channels, 1)
 
   def testEvaluate_GraySamplesThroughTheBackbone(self):
     result = evaluator_lib.evaluate_workdir(
@@ -71,7 +71,7 @@ class GrayRunTest(tf.test.TestCase):
         f"--ticket_path={ticket}")
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])
     z = np.random.default_rng(0).normal(
-        size=(3, self.config.latent_size)).astype(np.float32)
+        size=(3, self.config.model.latent_size)).astype(np.float32)
     images = served_images(os.path.join(export_dir, "gray", "1"), z)
     self.assertEqual((images.dtype, images.shape), (np.uint8, (3, 32, 32, 1)))
     generator = workdir_lib.restore_generator(self.config)
@@ -79,7 +79,7 @@ class GrayRunTest(tf.test.TestCase):
                                 * 127.5), 0, 255).astype(np.uint8)
     self.assertAllEqual(images, expected)
     rebuilt, config, _ = compact.read_ticket(ticket)
-    self.assertEqual(config.channels, 1)
+    self.assertEqual(config.model.channels, 1)
     self.assertEqual(rebuilt.output_shape[-1], 1)
 
 
@@ -102,7 +102,7 @@ class OldWorkdirTest(tf.test.TestCase):
 
   def testOldConfig_LoadsAsThreeChannels_EvaluatesAndRestores(self):
     config = workdir_lib.read_config(self.workdir)
-    self.assertEqual(config.channels, 3)
+    self.assertEqual(config.model.channels, 3)
     generator = workdir_lib.restore_generator(config)
     self.assertEqual(generator.output_shape[-1], 3)
     result = evaluator_lib.evaluate_workdir(
@@ -113,11 +113,11 @@ class OldWorkdirTest(tf.test.TestCase):
   def testResume_NeedsTheThreeChannelsItHolds(self):
     workdir = os.path.join(self.get_temp_dir(), "old_copy")
     shutil.copytree(self.workdir, workdir)
-    config = dataclasses.replace(self.config, workdir=workdir)
+    config = self.config.replace(workdir=workdir)
     # The default for the digits is now 1 channel: the run says what differs.
     with self.assertRaisesRegex(RunError, r"channels: 3 -> 1"):
-      train_lib.run(dataclasses.replace(config, channels=None, train_steps=4))
-    result = train_lib.run(dataclasses.replace(config, train_steps=3))
+      train_lib.run(config.replace(channels=None, train_steps=4))
+    result = train_lib.run(config.replace(train_steps=3))
     self.assertEqual(result["step"], 3)
 
 

@@ -59,7 +59,7 @@ class FullDiskTest(tf.test.TestCase):
                                   train_steps=2, keep_checkpoints=1)
     train_lib.run(config)
     filler = fill(self.disk, leave=100_000)  # Less than one checkpoint.
-    more = dataclasses.replace(config, train_steps=4)
+    more = config.replace(train_steps=4)
     with self.assertRaisesRegex(
         RunError, r"^workdir: cannot write /\S+ \(errno 28, No space left on "
         r"device\); the last checkpoint \(\S+ckpt-2\) is intact"):

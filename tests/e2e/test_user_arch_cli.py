@@ -50,13 +50,13 @@ class UserArchitectureCliTest(tf.test.TestCase):
     self.assertEqual(resumed.returncode, 0, resumed.stderr[-3000:])
     self.assertIn("resuming from", resumed.stderr)
     config = workdir_lib.read_config(workdir)
-    self.assertEqual((config.arch, config.channels), (ARCH, 1))
+    self.assertEqual((config.model.arch, config.model.channels), (ARCH, 1))
     self.assertEqual(
         testutil.strict_json(os.path.join(workdir, "result.json"))["step"], 4)
     # Another architecture in the same workdir is refused, naming both.
     with self.assertRaisesRegex(RunError,
                                 f"arch: '{ARCH}' -> 'user_archs:tiny'"):
-      train_lib.run(dataclasses.replace(config, arch="user_archs:tiny",
+      train_lib.run(config.replace(arch="user_archs:tiny",
                                         train_steps=6))
 
     result = evaluator_lib.evaluate_workdir(
@@ -102,7 +102,7 @@ class UserArchitectureCliTest(tf.test.TestCase):
 
     # Both SavedModels serve the same images, those of the kept checkpoint.
     z = np.random.default_rng(0).normal(
-        size=(3, config.latent_size)).astype(np.float32)
+        size=(3, config.model.latent_size)).astype(np.float32)
     from_workdir = served(os.path.join(models, "dcgan", "1"), z)
     from_ticket = served(os.path.join(models, "rebuilt", "1"), z)
     self.assertEqual((from_workdir.dtype, from_workdir.shape),
@@ -128,7 +128,7 @@ class ModelsOwnWeightsTicketTest(tf.test.TestCase):
     self.assertIn("--weight_init=model", report["why"])
     self.assertGreater(report["bytes"], report["dense_bytes"] // 2)
     rebuilt, _, masks = compact.read_ticket(path, "user_archs:tiny")
-    z = np.random.default_rng(1).normal(size=(2, config.latent_size))
+    z = np.random.default_rng(1).normal(size=(2, config.model.latent_size))
     self.assertAllEqual(
         saved_model.freeze(rebuilt, masks)(z, training=False),
         saved_model.freeze(generator)(z, training=False))
