@@ -7,7 +7,6 @@ the entry points (through ``config_flags.config``) and ``train_lib.run`` call
 values found.
 """
 
-import dataclasses
 
 from slt_tf.config import TrainConfig
 from slt_tf.data import datasets
@@ -29,8 +28,7 @@ def resolve(config: TrainConfig) -> TrainConfig:
       found["class_names"] = folders.scan(config.data.dataset,
                                           config.data.holdout).class_names
     if config.model.channels is None:
-      found["channels"] = datasets.channels(config.data.dataset, config.data.data_dir,
-                                            config.data.holdout)
+      found["channels"] = config.data.source().channels()
   except datasets.DataError as e:
     raise ValueError(str(e)) from None
   return config.replace(**found) if found else config

@@ -50,3 +50,11 @@ class DataConfig:
                        f"{self.max_real_images}")
     # Frozen dataclass: the normalised field is set once, here.
     object.__setattr__(self, "class_names", tuple(self.class_names))
+
+  def source(self):
+    """The ``slt_tf.data.datasets.Source`` of these images: what every
+    reader asks (channels, labels, held-out splits, the images themselves).
+    Imports TensorFlow when called, not when this module is imported."""
+    from slt_tf.data import datasets  # pylint: disable=g-import-not-at-top
+    return datasets.source(self.dataset, self.data_dir, self.holdout,
+                           self.download)

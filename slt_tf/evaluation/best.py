@@ -12,7 +12,6 @@ from absl import logging
 import tensorflow as tf
 
 from slt_tf.config import TrainConfig
-from slt_tf.data import datasets
 from slt_tf.evaluation.evaluator import Evaluator
 from slt_tf.evaluation.evaluator import metric_name
 from slt_tf.evaluation.results import result_name
@@ -35,8 +34,7 @@ class BestKeeper:
 
   def __init__(self, config: TrainConfig):
     self.config, self.every = config, config.eval.every
-    self.split = datasets.held_out_splits(
-        config.data.dataset, config.data.data_dir, config.data.holdout).selection
+    self.split = config.data.source().held_out_splits().selection
     self.directory = os.path.join(config.workdir, workdir_lib.BEST)
     self.state = self.evaluator = self.key = self.best = None
     self._twin = None

@@ -73,8 +73,8 @@ class Evaluator:
     self.backbone = backbones.build(name, config.model.resolution, backbone_weights,
                                     config.data.dataset, cache_dir,
                                     config.data.data_dir, config.data.holdout)
-    real = datasets.load(config.data.dataset, config.model.resolution, split,
-                         config.data.data_dir, holdout=config.data.holdout)
+    source = config.data.source()
+    real = source.load(config.model.resolution, split)
     self.n = min(num_samples, real.count)
     if self.n < num_samples:
       logging.warning("evaluation N=%d: the split %s holds %d images, fewer "
@@ -82,8 +82,7 @@ class Evaluator:
                       "named with the N used", self.n, split, real.count,
                       num_samples)
     key = {"kind": "real_activations",
-           "dataset": datasets.identity(config.data.dataset, config.data.data_dir,
-                                        config.data.holdout),
+           "dataset": source.identity(),
            "split": split, "resolution": config.model.resolution, "count": self.n,
            "backbone": self.backbone.name,
            "weights_id": self.backbone.weights_id}
@@ -193,8 +192,7 @@ def evaluate_workdir(workdir: str, checkpoint: Optional[str] = None,
   if settings is None:
     settings = run_settings(config, saved_model=bool(saved_model))
   if split is None:
-    split = datasets.held_out_splits(config.data.dataset, config.data.data_dir,
-                                      config.data.holdout).report
+    split = config.data.source().held_out_splits().report
   if reuse and not saved_model:
     stored = results.stored_result(config, workdir, checkpoint, split, label,
                             settings)

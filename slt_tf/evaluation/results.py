@@ -36,8 +36,7 @@ def split_role(config: TrainConfig, split: str) -> str:
   else the split's own name made file-safe. The exact split string is kept
   inside every result."""
   try:
-    splits = datasets.held_out_splits(config.data.dataset, config.data.data_dir,
-                                      config.data.holdout)
+    splits = config.data.source().held_out_splits()
   except datasets.DataError:
     splits = None
   if splits is not None and split == splits.selection:

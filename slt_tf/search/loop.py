@@ -24,7 +24,6 @@ import tensorflow as tf
 
 from slt_tf.config import TrainConfig
 from slt_tf.data import cache
-from slt_tf.data import datasets
 from slt_tf.errors import RunError
 from slt_tf import features as features_lib
 from slt_tf import fileio
@@ -79,12 +78,11 @@ def check_inputs(config: TrainConfig) -> None:
   Raises:
     datasets.DataError, features.WeightsError: naming the flag and what is wrong.
   """
-  datasets.check(config.data.dataset, config.data.split, config.data.data_dir, config.data.download,
-                 config.data.holdout)
+  source = config.data.source()
+  source.check(config.data.split)
   if config.features.extractor == "classifier" and not config.features.weights:
-    datasets.load(config.data.dataset, config.model.resolution, config.data.split,
-                  config.data.data_dir, with_labels=True,
-                  holdout=config.data.holdout)  # Fails without labels.
+    # Fails without labels.
+    source.load(config.model.resolution, config.data.split, with_labels=True)
   else:
     features_lib.check_weights(config.features.extractor, config.features.weights)
   if config.method_spec.needs_ticket:

@@ -10,7 +10,6 @@ import numpy as np
 import tensorflow as tf
 
 from slt_tf.config import TrainConfig
-from slt_tf.data import datasets
 from slt_tf.data import images as images_lib
 from slt_tf.data import real_stats
 from slt_tf import features as features_lib
@@ -188,8 +187,8 @@ def real_images_in_memory(config: TrainConfig,
   at 2.4 GB (``max_real_images`` caps it).
   """
   if array is None:
-    source = datasets.load(config.data.dataset, config.model.resolution, config.data.split,
-                           config.data.data_dir, holdout=config.data.holdout)
+    source = config.data.source().load(config.model.resolution,
+                                       config.data.split)
     ds = source.dataset
     if config.data.max_real_images:
       ds = ds.take(config.data.max_real_images)

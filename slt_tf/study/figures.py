@@ -8,7 +8,6 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from slt_tf.config import TrainConfig
-from slt_tf.data import datasets
 from slt_tf.data import images
 from slt_tf import fileio
 from slt_tf import workdir as workdir_lib
@@ -168,8 +167,7 @@ def latest_sample_grid(workdir: str) -> Optional[str]:
 def real_grid(config: TrainConfig, split: str, path: str, count: int = 64
               ) -> None:
   """A grid of ``count`` real images of ``split``, as the samples are shown."""
-  real = datasets.load(config.data.dataset, config.model.resolution, split,
-                       config.data.data_dir, holdout=config.data.holdout)
+  real = config.data.source().load(config.model.resolution, split)
   batch = next(iter(real.dataset.batch(count)))
   images.write_png(path, images.make_grid(batch.numpy()))
 

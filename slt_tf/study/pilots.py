@@ -36,7 +36,6 @@ import shlex
 from typing import Dict, Iterable, List, Sequence, Tuple
 
 from absl import flags
-from absl import logging
 
 from slt_tf import config_flags
 from slt_tf.config import TrainConfig

@@ -16,7 +16,6 @@ import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from slt_tf.config import TrainConfig
-from slt_tf.data import datasets
 from slt_tf.eval_settings import EvalSettings
 from slt_tf import methods
 from slt_tf.ticket import masking
@@ -88,9 +87,7 @@ class Run:
 def held_out_split(config: TrainConfig, role: str) -> str:
   """The held-out split of ``role`` ("selection" or "report") of the
   configuration's dataset."""
-  splits = datasets.held_out_splits(config.data.dataset, config.data.data_dir,
-                                    config.data.holdout)
-  return getattr(splits, role)
+  return getattr(config.data.source().held_out_splits(), role)
 
 
 def setting_columns(setting: "Setting", flags: str = "") -> Dict[str, object]:
