@@ -56,6 +56,9 @@ def define_study() -> None:
       "replace the shared ones for that method's runs only (its tuned "
       "learning rate, say); other methods keep the shared flags.")
   _define_shard("setting")
+  flags.DEFINE_bool("report_only", False, "Run nothing: rewrite the report "
+                    "from the rows stored so far (a study in progress, or one "
+                    "whose runs are not in this checkout).")
   flags.DEFINE_string("tuning_json", None, "The tuning pilots' rows (python "
                       "-m slt_tf.tune), tabled in the report when given.")
 
@@ -130,6 +133,8 @@ def study(argv) -> None:
   # Rows of settings no longer planned, or of other flags (an earlier
   # study's), are dropped from the file, also by a shard that does not run
   # them.
+  if FLAGS.report_only:
+    mine = []
   cli.run_and_report(FLAGS.study_dir, "flags.txt", runs, mine, results_json,
                      lambda r: (r["method"], r["keep_ratio"], r["seed"]),
                      drop_others=True, then=write_report, kind="study")

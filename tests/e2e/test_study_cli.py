@@ -110,6 +110,15 @@ class StudyCommandTest(tf.test.TestCase):
         strict_json(os.path.join(results, "cpu_reproduction.json")),
         [r for r in rows if r is not stale])
 
+    # --report_only rewrites the report from the stored rows, running nothing
+    # (here the stale row's setting would otherwise run again).
+    os.remove(report)
+    only = testutil.run_module("slt_tf.study", *args, "--report_only",
+                               timeout=1800)
+    self.assertEqual(only.returncode, 0, only.stderr[-3000:])
+    self.assertEqual(os.listdir(os.path.join(base, "study", "runs")), [])
+    self.assertIn("| ticket | 0.1 | 1 | 2 |", open(report).read())
+
   def testSigterm_StopsThePlanWithNoRowForTheHalfDoneRun(self):
     """A study stopped mid-run exits as the search does (128 + SIGTERM),
     evaluates nothing and starts no further run; its rows would otherwise
