@@ -26,6 +26,17 @@ class SummaryTest(tf.test.TestCase):
       self.assertAllClose(entry["fid"], np.mean(fids))
       self.assertAllClose(entry["fid_std"], np.std(fids, ddof=1))
       self.assertEqual(entry["seeds"], 3)
+      self.assertEqual(entry["fid_per_seed"], [
+          (r["seed"], r["fid"]) for r in rows
+          if r["method"] == method and r["keep_ratio"] == keep])
+    table = report.summary_table(report.summary(rows[::-1]), "digits", 500)
+    dense = [line for line in table.splitlines()
+             if line.startswith("| dense |")]
+    self.assertLen(dense, 1)
+    # Each seed's FID, in seed order whatever the rows' order.
+    self.assertTrue(dense[0].endswith(" | " + ", ".join(
+        f"s{r['seed']} {r['fid']:.1f}" for r in rows
+        if r["method"] == "dense") + " |"), dense[0])
     # Ticket rows come before the baselines, in METHODS order.
     self.assertEqual([e["method"] for e in report.summary(rows)],
                      ["ticket", "ticket", "dense"])

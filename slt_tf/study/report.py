@@ -1,8 +1,8 @@
-"""Every plan's report: the study's ``RESULTS.md`` (mean ± std tables, the
+"""Every plan's report: the study's report (``--results_md``) (mean ± std tables, the
 targets, figures), the tuning pilots' table and the sweep's table, all from
 their rows.
 
-``write_report`` rewrites ``RESULTS.md`` and its figures from the rows so far;
+``write_report`` rewrites the study's report and its figures from the rows so far;
 text between ``<!-- BEGIN discussion -->`` and ``<!-- END discussion -->`` in
 an existing file is kept.
 """
@@ -43,6 +43,8 @@ def summary(rows: Iterable[dict]) -> List[dict]:
     result.append({"method": method, "keep_ratio": keep,
                    "seeds": len(members),
                    "steps": sorted({m["steps"] for m in members}),
+                   "fid_per_seed": [(m["seed"], m.get("fid")) for m in
+                                    sorted(members, key=lambda m: m["seed"])],
                    **runner.seed_stats(members, METRICS)})
   return result
 
@@ -61,10 +63,11 @@ def _mean_std(entry: dict, name: str, digits: int = 3) -> str:
 
 
 def summary_table(entries: Sequence[dict], backbone: str, n: int) -> str:
-  """The Markdown table of ``summary`` (mean ± std over seeds)."""
+  """The Markdown table of ``summary`` (mean ± std over seeds, and each
+  seed's FID)."""
   header = ["method", "keep ratio", "seeds", "steps",
             f"FID ({backbone}, N={n})", "precision", "recall", "density",
-            "coverage"]
+            "coverage", "FID per seed"]
   lines = ["| " + " | ".join(header) + " |",
            "|" + "---|" * len(header)]
   for e in entries:
@@ -74,6 +77,9 @@ def summary_table(entries: Sequence[dict], backbone: str, n: int) -> str:
              _mean_std(e, "fid", 4)]
     cells += [_mean_std(e, m, 2) for m in
               ("precision", "recall", "density", "coverage")]
+    cells.append(", ".join(
+        f"s{seed} {fid:.1f}" if _finite(fid) else f"s{seed} n/a"
+        for seed, fid in e.get("fid_per_seed", [])))
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines) + "\n"
 
@@ -107,8 +113,8 @@ def _setting(row: dict) -> Setting:
 def write_report(base: TrainConfig, rows: List[dict], results_json: str,
                  results_dir: str, results_md: str, command: str = "",
                  tuning_rows: Optional[List[dict]] = None) -> None:
-  """RESULTS.md and its figures from the rows so far (and the tuning
-  pilots' table, given their rows)."""
+  """The study's report (``results_md``) and its figures from the rows so
+  far (and the tuning pilots' table, given their rows)."""
   os.makedirs(results_dir, exist_ok=True)
   entries = summary(rows)
   backbone, n, split = rows[0]["backbone"], rows[0]["n"], rows[0]["split"]

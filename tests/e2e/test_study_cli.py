@@ -117,7 +117,9 @@ class StudyCommandTest(tf.test.TestCase):
                                timeout=1800)
     self.assertEqual(only.returncode, 0, only.stderr[-3000:])
     self.assertEqual(os.listdir(os.path.join(base, "study", "runs")), [])
-    self.assertIn("| ticket | 0.1 | 1 | 2 |", open(report).read())
+    text = open(report).read()
+    self.assertIn("| ticket | 0.1 | 1 | 2 |", text)
+    self.assertNotIn("--report_only", text)  # The study's own command.
 
   def testSigterm_StopsThePlanWithNoRowForTheHalfDoneRun(self):
     """A study stopped mid-run exits as the search does (128 + SIGTERM),
