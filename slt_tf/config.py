@@ -289,17 +289,8 @@ class TrainConfig:
 
   def flat(self) -> dict:
     """Flat name -> value (a NESTED group, the ticket, as its dataclass)."""
-    values = {}
-    for f in dataclasses.fields(self):
-      value = getattr(self, f.name)
-      inner = config_fields.group_class(f)
-      if inner is not None and f.metadata[config_fields.GROUP] == \
-          config_fields.FLAT:
-        for g in dataclasses.fields(inner):
-          values[config_fields.flat_name(g)] = getattr(value, g.name)
-      else:
-        values[config_fields.flat_name(f)] = value
-    return values
+    return {name: getattr(getattr(self, group) if group else self, f.name)
+            for name, group, f in config_fields.json_fields(TrainConfig)}
 
   def to_json(self) -> str:
     """The flat form (``flat``; the ticket one object), as JSON."""
@@ -339,10 +330,9 @@ class TrainConfig:
     return json.dumps(self.identity(), sort_keys=True)
 
 
-def _routes() -> dict:
-  """Flat name -> (group field name or None, field name)."""
-  return {name: (group, f.name)
-          for name, group, f in config_fields.leaves(TrainConfig)}
+# Flat name -> (group field name or None, field name).
+_ROUTES = {name: (group, f.name)
+           for name, group, f in config_fields.leaves(TrainConfig)}
 
 
 _GROUPS = tuple(f.name for f in dataclasses.fields(TrainConfig)
@@ -352,7 +342,7 @@ _GROUPS = tuple(f.name for f in dataclasses.fields(TrainConfig)
 def _grouped(values: dict, current: dict) -> dict:
   """``TrainConfig``'s keyword arguments for flat ``values``: each group
   rebuilt from ``current``'s (or its defaults) with its changed fields."""
-  routes, top, changed = _routes(), {}, {}
+  routes, top, changed = _ROUTES, {}, {}
   for name, value in values.items():
     # "features" is a group and a flag (--features, the extractor's name).
     if name in _GROUPS and (name not in routes or isinstance(

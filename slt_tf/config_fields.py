@@ -91,16 +91,24 @@ def leaves(cls):
         yield flat_name(g), f.name, g
 
 
-def json_items(cls):
-  """(JSON key, role) of every entry of ``cls``'s flat JSON form: plain
-  fields and FLAT groups' fields by flat name, a NESTED group whole."""
+def json_fields(cls):
+  """(JSON key, group field name or None, field) of every entry of ``cls``'s
+  flat JSON form: plain fields and FLAT groups' fields by flat name, a NESTED
+  group whole."""
   for f in dataclasses.fields(cls):
     inner = group_class(f)
     if inner is not None and f.metadata[GROUP] == FLAT:
       for g in dataclasses.fields(inner):
-        yield flat_name(g), g.metadata.get(ROLE, OUTCOME)
+        yield flat_name(g), f.name, g
     else:
-      yield flat_name(f), f.metadata.get(ROLE, OUTCOME)
+      yield flat_name(f), None, f
+
+
+def json_items(cls):
+  """(JSON key, role) of every entry of ``cls``'s flat JSON form
+  (``json_fields``)."""
+  for name, _, f in json_fields(cls):
+    yield name, f.metadata.get(ROLE, OUTCOME)
 
 
 def names_with_role(cls, role: str) -> tuple:
