@@ -154,7 +154,7 @@ def _kth_largest_bisection(values: tf.Tensor, k: int) -> tf.Tensor:
   hi = tf.constant(0x7F800001, tf.int32)  # invariant: count(bits >= hi) < k
 
   def body(lo, hi):
-    mid = lo + (hi - lo) // 2
+    mid = lo + tf.bitwise.right_shift(hi - lo, 1)  # hi > lo: a halving.
     enough = tf.reduce_sum(tf.cast(bits >= mid, tf.int32)) >= k
     return tf.where(enough, mid, lo), tf.where(enough, hi, mid)
 
