@@ -1,5 +1,6 @@
 """End-to-end tests of ``python -m slt_tf.train`` (real subprocesses, real files)."""
 
+import functools
 import json
 import os
 import re
@@ -30,6 +31,16 @@ def tiny_flags(workdir, *extra):
           "--eval_every=0", "--eval_bn_batches=0",
           f"--data_dir={testutil.data_dir()}",
           f"--cache_dir={testutil.cache_dir()}", *extra)
+
+
+@functools.lru_cache(maxsize=None)
+def uninterrupted_four_steps() -> str:
+  """The workdir of an uninterrupted 4-step search (``tiny_flags``), run once
+  per process for the tests that compare with it; they only read it."""
+  workdir = os.path.join(testutil.shared_dir("train_cli"), "four_steps")
+  result = run_train(*tiny_flags(workdir, "--train_steps=4"))
+  assert result.returncode == 0, result.stderr[-3000:]
+  return workdir
 
 
 def checkpoint_values(workdir):
@@ -123,10 +134,7 @@ class TrainEntryPointTest(tf.test.TestCase, parameterized.TestCase):
   def testTwoWorkersOnLocalhost_SameSearchAsOneProcess(self):
     """MultiWorkerMirroredStrategy: two real worker processes over gRPC."""
     base = self.get_temp_dir()
-    single = os.path.join(base, "single")
-    result = run_train(*tiny_flags(single, "--train_steps=4"))
-    self.assertEqual(result.returncode, 0, result.stderr)
-
+    single = uninterrupted_four_steps()
     multi = os.path.join(base, "multi")
     workers = start_workers(
         tiny_flags(multi, "--train_steps=4", "--strategy=multi_worker"))
@@ -181,12 +189,10 @@ class TrainEntryPointTest(tf.test.TestCase, parameterized.TestCase):
     self.assertIn(f"at step {step}", result.stderr)
 
   def testCorruptedNewestCheckpoint_WarnsAndResumesFromThePrevious(self):
-    base = self.get_temp_dir()
-    straight = os.path.join(base, "straight")
-    corrupted = os.path.join(base, "corrupted")
-    for workdir in (straight, corrupted):
-      result = run_train(*tiny_flags(workdir, "--train_steps=4"))
-      self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    straight = uninterrupted_four_steps()
+    corrupted = os.path.join(self.get_temp_dir(), "corrupted")
+    result = run_train(*tiny_flags(corrupted, "--train_steps=4"))
+    self.assertEqual(result.returncode, 0, result.stderr[-2000:])
     data_file = os.path.join(corrupted, "checkpoints",
                              "ckpt-4.data-00000-of-00001")
     with open(data_file, "r+b") as f:
