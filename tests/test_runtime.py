@@ -12,10 +12,12 @@ import testutil
 _PROBE = ("import json, os, sys\n"
           "{before}\n"
           "import slt_tf\n"
+          "import tensorflow\n"
           "from slt_tf import runtime\n"
           "d = runtime.describe()\n"
           "print(json.dumps(dict(d, variable=os.environ.get("
-          "'TF_ENABLE_ONEDNN_OPTS'), summary=runtime.summary())))\n")
+          "'TF_ENABLE_ONEDNN_OPTS'), summary=runtime.summary(), "
+          "sklearn='sklearn' in sys.modules)))\n")
 
 
 def _probe(env_value=None, before=""):
@@ -36,6 +38,9 @@ class OneDnnTest(tf.test.TestCase):
     self.assertEqual(probe["onednn_source"], "slt_tf")
     self.assertTrue(probe["onednn"])
     self.assertIn("oneDNN on (turned on by slt_tf", probe["summary"])
+    # Keras imports scikit-learn whenever it is installed (0.8 s of every
+    # start-up); nothing slt_tf installs may bring it back.
+    self.assertFalse(probe["sklearn"])
 
   def testUserSetting_IsRespected(self):
     probe = _probe("0")
