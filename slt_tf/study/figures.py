@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import textwrap
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -62,7 +63,8 @@ def plot_fid_vs_keep(entries: Sequence[dict], ylabel: str, path: str) -> None:
     axes.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     axes.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
   axes.set_xlabel("keep ratio (fraction of weights kept)")
-  axes.set_ylabel(ylabel)
+  # A long label (backbone, N, split) would run past the figure's height.
+  axes.set_ylabel(textwrap.fill(ylabel, 34))
   axes.legend(fontsize=7)
   _save(plt, figure, path)
 
