@@ -89,8 +89,15 @@ class RunnerTest(tf.test.TestCase):
     md = os.path.join(out, "R.md")
     report.write_report(self.base, rows, os.path.join(out, "r.json"),
                         os.path.join(out, "results"), md)
+    text = open(md).read()
     self.assertIn("replace the shared ones for one method: dense: "
-                  "`--learning_rate=5e-3`", open(md).read())
+                  "`--learning_rate=5e-3`", text)
+    self.assertIn(f"Adam lr {self.base.optim.learning_rate:g}, ", text)
+    report.write_report(self.base.replace(lr_schedule="cosine"), rows,
+                        os.path.join(out, "r.json"),
+                        os.path.join(out, "results"), md)
+    self.assertIn(f"Adam lr {self.base.optim.learning_rate:g} decayed to 0 "
+                  "by a cosine over the steps, ", open(md).read())
 
   def testStoredRows_ReusedWithoutTheWorkdirOnlyForTheSameConfig(self):
     plan = [plan_lib.Setting("ticket", 0.5, 2)]
