@@ -323,11 +323,23 @@ class TrainConfig:
     for name in config_fields.names_with_role(TrainConfig,
                                               config_fields.NEITHER):
       full.pop(name)
+    if not methods.get(self.method).trains:
+      # Nothing the optimiser holds reaches a network that trains nothing,
+      # and it is the same at every step once its batch-norm statistics
+      # settle (methods.study_steps): its budget and rates change nothing.
+      for name in _UPDATE_FIELDS:
+        full.pop(name)
     return full
 
   def identity_json(self) -> str:
     """``identity`` as canonical JSON: what an export records of its run."""
     return json.dumps(self.identity(), sort_keys=True)
+
+
+# The optimisation fields that only drive updates (all but the batch, whose
+# size the batch-norm statistics see).
+_UPDATE_FIELDS = tuple(f.name for f in dataclasses.fields(OptimConfig)
+                       if f.name != "batch_size")
 
 
 # Flat name -> (group field name or None, field name).

@@ -17,12 +17,20 @@ method                    layers      updated          loss
 
 "Nothing" still runs the generator in training mode every step, so that the
 random networks' batch-norm statistics are those of their own activations, as
-every other method's are; only then are their samples a fair baseline.
+every other method's are; only then are their samples a fair baseline. Those
+statistics are all that changes, and they forget their start within a few
+dozen steps, so a study runs such a method only until its first evaluation
+(``study_steps``), not for the whole budget.
 ``finetune`` starts from a found ticket (``--init_from``): its kernels are
 ``W * M`` and the gradient is masked, so pruned weights stay exactly zero.
 """
 
 import dataclasses
+
+# Steps after which a network that trains nothing holds batch-norm statistics
+# of its own activations: the moving averages (momentum 0.9) keep 0.9**100,
+# under 0.003%, of their start.
+SETTLE_STEPS = 100
 
 METHODS = ("ticket", "dense", "random_mask", "random_dense",
            "adversarial_ticket", "finetune")
@@ -74,3 +82,18 @@ def get(name: str) -> Method:
 def default_for_mode(mode: str) -> str:
   """The method of a config that names only the layers' mode (older runs)."""
   return "dense" if mode == "dense" else "ticket"
+
+
+def study_steps(name: str, train_steps: int, eval_every: int) -> int:
+  """The steps a study runs method ``name`` for, under a budget of
+  ``train_steps`` with an evaluation every ``eval_every`` steps (0: none).
+
+  A method that trains something gets the whole budget. One that trains
+  nothing is the same network at every step but for its batch-norm moving
+  statistics, so it runs until they have settled (``SETTLE_STEPS``) and, with
+  evaluations, until its first one (which the best-checkpoint keeper needs):
+  every later step would compute the same network again.
+  """
+  if get(name).trains:
+    return train_steps
+  return min(train_steps, max(SETTLE_STEPS, eval_every))

@@ -52,6 +52,26 @@ class ConfigTest(tf.test.TestCase):
     for expected, config in changed.items():
       self.assertEqual(outcome_mismatch(base.outcome(), config), [expected])
 
+  def testOutcome_MethodThatTrainsNothing_IgnoresBudgetAndRates(self):
+    """A random network is the same whatever the optimiser would have done:
+    rows of a longer or differently scheduled run of it stay valid; its
+    batch, and every field of a method that trains, still count."""
+    for name in methods.METHODS:
+      extra = {"init_from": "/x"} if name == "finetune" else {}
+      base = TrainConfig.make(workdir="a", method=name, train_steps=6000,
+                              learning_rate=2e-4, **extra)
+      other = base.replace(train_steps=500, lr_schedule="cosine",
+                           learning_rate=1e-3, beta1=0.9,
+                           ama_learning_rate=1e-4, ama_init="uniform")
+      differences = outcome_mismatch(base.outcome(), other)
+      if methods.get(name).trains:
+        self.assertLen(differences, 6, name)
+      else:
+        self.assertEqual(differences, [], name)
+        self.assertEqual(
+            outcome_mismatch(base.outcome(), other.replace(batch_size=32)),
+            ["batch_size: 64 -> 32"], name)
+
   def testOutcomeMismatch_AbsentFieldsAreDefaultsExplicitOnesCount(self):
     """Rows written before a field existed stay valid; a changed default (the
     stored value is explicit) does not; a removed field is ignored."""

@@ -2,6 +2,8 @@
 
 import tensorflow as tf
 
+from slt_tf.config import TrainConfig
+from slt_tf import methods
 from slt_tf.study import plan as plan_lib
 
 
@@ -31,6 +33,23 @@ class PlanTest(tf.test.TestCase):
         ([], ["dense_k1"], "^extra_seeds and extra_seed_groups go together")):
       with self.assertRaisesRegex(ValueError, expected):
         plan_lib.study_plan([0.1, 0.5], ["dense"], 0.1, [0, 1], extra, groups)
+
+  def testSettingConfig_BaselinesThatTrainNothingStopAtTheirFirstEvaluation(self):
+    base = TrainConfig.make(workdir="w", train_steps=6000, eval_every=500)
+    steps = {name: plan_lib.setting_config(
+        base, plan_lib.Setting(name, 0.1, 0), "runs").optim.train_steps
+             for name in ("ticket", "dense", "random_mask", "random_dense")}
+    self.assertEqual(steps, {"ticket": 6000, "dense": 6000,
+                             "random_mask": 500, "random_dense": 500})
+    # Without evaluations, until the batch-norm statistics settle; never
+    # beyond the budget.
+    for overrides, expected in (({"eval_every": 0}, methods.SETTLE_STEPS),
+                                ({"eval_every": 2000}, 2000),
+                                ({"train_steps": 30}, 30)):
+      config = plan_lib.setting_config(base.replace(**overrides),
+                                       plan_lib.Setting("random_mask", 0.1, 0),
+                                       "runs")
+      self.assertEqual(config.optim.train_steps, expected, overrides)
 
   def testSettingGroup_IsTheNameWithoutTheSeed(self):
     setting = plan_lib.Setting("ticket", 0.05, 2)

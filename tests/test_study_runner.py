@@ -98,6 +98,14 @@ class RunnerTest(tf.test.TestCase):
                         os.path.join(out, "results"), md)
     self.assertIn(f"Adam lr {self.base.optim.learning_rate:g} decayed to 0 "
                   "by a cosine over the steps, ", open(md).read())
+    # A baseline that trains nothing and stopped early is named with its steps.
+    steps = self.base.optim.train_steps
+    random_row = dict(rows[0], method="random_mask", train_steps=steps - 1)
+    report.write_report(self.base, rows[:1] + [random_row],
+                        os.path.join(out, "r.json"),
+                        os.path.join(out, "results"), md)
+    self.assertIn(f"{steps} steps for every method that trains (random_mask, "
+                  f"which train nothing, {steps - 1}: ", open(md).read())
 
   def testStoredRows_ReusedWithoutTheWorkdirOnlyForTheSameConfig(self):
     plan = [plan_lib.Setting("ticket", 0.5, 2)]

@@ -195,13 +195,18 @@ def setting_config(base: TrainConfig, setting: Setting, runs_dir: str,
                    method_bases: Optional[Dict[str, TrainConfig]] = None
                    ) -> TrainConfig:
   """``base`` (or the setting's method's own one in ``method_bases``, its
-  tuned flags) with the setting's method, keep ratio, seed and workdir."""
+  tuned flags) with the setting's method, keep ratio, seed and workdir, and
+  its steps (``methods.study_steps``: a baseline that trains nothing stops
+  at its first evaluation)."""
   base = (method_bases or {}).get(setting.method, base)
   ticket = dataclasses.replace(base.ticket, seed=setting.seed,
                                keep_ratio=setting.keep_ratio,
                                mode=methods.get(setting.method).layer_mode)
   return base.replace(workdir=os.path.join(runs_dir, setting.name),
-                             method=setting.method, ticket=ticket)
+                      method=setting.method, ticket=ticket,
+                      train_steps=methods.study_steps(
+                          setting.method, base.optim.train_steps,
+                          base.eval.every))
 
 
 def sweep_plan(keep_ratios: Sequence[float], dense: bool, seed: int
