@@ -105,7 +105,12 @@ class RunnerTest(tf.test.TestCase):
                         os.path.join(out, "r.json"),
                         os.path.join(out, "results"), md)
     self.assertIn(f"{steps} steps for every method that trains (random_mask, "
-                  f"which train nothing, {steps - 1}: ", open(md).read())
+                  f"which trains nothing, {steps - 1}: ", open(md).read())
+    report.write_report(
+        self.base, [random_row, dict(random_row, method="random_dense")],
+        os.path.join(out, "r.json"), os.path.join(out, "results"), md)
+    self.assertIn("(random_dense and random_mask, which train nothing, "
+                  f"{steps - 1}: ", open(md).read())
 
   def testStoredRows_ReusedWithoutTheWorkdirOnlyForTheSameConfig(self):
     plan = [plan_lib.Setting("ticket", 0.5, 2)]

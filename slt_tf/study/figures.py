@@ -150,11 +150,12 @@ def plot_loss_curves(runs: Dict[str, List[Dict[str, list]]], path: str
   left.set_xlabel("step")
   left.set_ylabel("mean_mse + var_mse")
   left.set_title("distance of the feature moments", fontsize=9)
-  left.legend(fontsize=7)
   right.set_xlabel("step")
   right.set_ylabel("loss")
   right.set_title("the loss each method optimises", fontsize=9)
-  right.legend(fontsize=7)
+  for axes in (left, right):
+    if axes.get_legend_handles_labels()[0]:  # Runs without logged curves.
+      axes.legend(fontsize=7)
   _save(plt, figure, path)
 
 

@@ -203,11 +203,13 @@ def write_report(base: TrainConfig, rows: List[dict], results_json: str,
                   and not methods.get(r["method"]).trains})
   short_text = ""
   if short:
-    names = " and ".join(sorted({m for m, _ in short}))
+    names = sorted({m for m, _ in short})
     steps = "/".join(sorted({str(n) for _, n in short}))
-    short_text = (f" ({names}, which train nothing, {steps}: the same network "
-                  "at every step once the batch-norm statistics settle, so "
-                  "they stop at their first evaluation)")
+    one = len(names) == 1
+    short_text = (f" ({' and '.join(names)}, which train{'s' if one else ''} "
+                  f"nothing, {steps}: the same network at every later step "
+                  "once the batch-norm statistics settle, so the study stops "
+                  f"{'it' if one else 'them'} at the first evaluation)")
   own_text = ((" for every method that trains" if short else
                " for every method") if not own else
               "; these flags replace the shared ones for one method: "
