@@ -152,10 +152,14 @@ def export_saved_model(frozen: keras.Model, config: TrainConfig,
   conditional = bool(config.model.num_classes)
 
   def generate(z, label=None):
-    # A request of another latent size gets this message, not a reshape's.
-    tf.debugging.assert_equal(
+    # A request of another latent size gets this message, not a reshape's:
+    # the generator reads z only after the check (without the dependency the
+    # graph may run the reshape first).
+    check = tf.debugging.assert_equal(
         tf.shape(z)[-1], nz, message=f"z must be float32 [batch, {nz}] (the "
         f"generator's latent size is {nz})")
+    with tf.control_dependencies([check]):
+      z = tf.identity(z)
     inputs = inputs_lib.generator_input([z, label] if conditional else [z])
     return {"images": images_lib.to_uint8(frozen(inputs, training=False))}
 
