@@ -41,7 +41,15 @@ from slt_tf.ticket.options import FROM_MODEL
 from slt_tf.ticket.options import TicketOptions
 
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
-LR_SCHEDULES = ("constant", "cosine", "cosine_cycle")
+# Each learning-rate schedule and the phrase reports append to "Adam lr X"
+# to describe it; a new schedule is added here and in
+# slt_tf.search.state.learning_rate.
+LR_SCHEDULE_PHRASES = {
+    "constant": "",
+    "cosine": " decayed to 0 by a cosine over the steps",
+    "cosine_cycle": " in a 20-step cosine cycle (the authors')",
+}
+LR_SCHEDULES = tuple(LR_SCHEDULE_PHRASES)
 # Where the moment moving averages start (slt_tf.search.losses).
 AMA_INITS = ("zeros", "uniform")
 

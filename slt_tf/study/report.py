@@ -11,6 +11,7 @@ import math
 import os
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
+from slt_tf.config import LR_SCHEDULE_PHRASES
 from slt_tf.config import TrainConfig
 from slt_tf.evaluation import evaluator as evaluator_lib
 from slt_tf import fileio
@@ -221,11 +222,7 @@ def write_report(base: TrainConfig, rows: List[dict], results_json: str,
                    "statistics re-estimated on the final network "
                    "(`python -m slt_tf.tune`).\n\n"
                    + pilots_table(tuning_rows))
-  schedule_text = {
-      "constant": "",
-      "cosine": " decayed to 0 by a cosine over the steps",
-      "cosine_cycle": " in a 20-step cosine cycle (the authors')",
-  }[g.optim.lr_schedule]
+  schedule_text = LR_SCHEDULE_PHRASES[g.optim.lr_schedule]
   machines = sorted({r["machine"] for r in rows if r.get("machine")})
   machine_text = (f" Runs made on: {'; '.join(machines)}." if machines
                   else "")
