@@ -24,11 +24,10 @@ def rate_at(rate, t):
 
 class LearningRateTest(tf.test.TestCase):
 
-  def testEverySchedule_FollowsItsClosedFormAndHasAReportPhrase(self):
-    # A schedule added to LR_SCHEDULES without a rate here, a closed form
-    # above or a report phrase fails this test rather than a report.
-    self.assertEqual(set(config_lib.LR_SCHEDULES),
-                     set(config_lib.LR_SCHEDULE_PHRASES))
+  def testEverySchedule_FollowsItsClosedForm(self):
+    # LR_SCHEDULES is derived from the report phrases, so every schedule has
+    # one; a schedule added there without a rate in state_lib or a closed
+    # form above fails here.
     peak, steps = 2e-4, 40
     for schedule in config_lib.LR_SCHEDULES:
       config = config_lib.TrainConfig.make(
